@@ -1,0 +1,85 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <tl/expected.hpp>
+#include <vector>
+
+#include "config/cidr.hpp"
+#include "config/logger.hpp"
+
+namespace nexu::config {
+
+using std::chrono::milliseconds;
+
+struct HttpSettings {
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port = 8080;
+    unsigned io_threads = 1;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_file_bytes = 64 * 1024 * 1024;
+    std::size_t max_header_bytes = 16 * 1024;
+    std::size_t max_connections = 10000;
+    milliseconds header_timeout{10'000};  // from the first byte to the end of the header block
+    milliseconds body_timeout{30'000};    // the whole body of a JSON request
+    milliseconds idle_timeout{60'000};    // keep-alive connection with no request under way
+    milliseconds shutdown_grace{10'000};  // in-flight requests finish within this after SIGTERM
+    std::vector<std::string> cors_origins;
+    std::vector<Cidr> trusted_proxies;
+};
+
+struct WebSocketSettings {
+    std::size_t max_frame_bytes = 64 * 1024;
+};
+
+// Everything `nexu` and `nexuctl` read at start: environment (NEXU_*) over
+// an optional config file over the defaults. Immutable after load.
+struct Config {
+    HttpSettings http;
+    WebSocketSettings websocket;
+    LogSettings log;
+    unsigned worker_threads = 2;
+    std::filesystem::path data_dir = "db";
+    std::filesystem::path state_dir = "state";
+    std::filesystem::path key_file = ".dev/master.key";
+    bool create_key_if_missing = false;  // development only: `make run` turns it on
+    std::string instance_id;             // defaults to the host name
+    milliseconds slow_task_threshold{50};
+    milliseconds sync_interval{100};
+    std::string redis_url;
+    std::string admin_username;
+    std::string admin_password;  // secret: never printed or logged
+    std::filesystem::path admin_password_file;
+};
+
+struct ConfigError {
+    std::string message;  // names the setting and what is allowed
+};
+
+// What the command line asks for; settings themselves come from the environment
+// and the --config file, so that every deployment tool can set them the same way.
+struct CommandLine {
+    enum class Action { run, help, version, print_config } action = Action::run;
+    std::filesystem::path config_file;
+};
+
+tl::expected<CommandLine, ConfigError> parse_command_line(int argc, const char* const* argv);
+
+// Builds the Config from `environment` (name → value; unknown NEXU_* names are
+// errors) over the KEY=VALUE lines of `config_file` (when not empty).
+tl::expected<Config, ConfigError> load(const std::map<std::string, std::string>& environment,
+                                       const std::filesystem::path& config_file);
+
+// The process environment as a map, for load().
+std::map<std::string, std::string> process_environment();
+
+// `nexu --help`: every setting with its default and what it accepts.
+std::string settings_help();
+// `nexu --print-config`: every setting's effective value, secrets redacted.
+std::string describe(const Config& config);
+
+}  // namespace nexu::config

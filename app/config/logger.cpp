@@ -1,0 +1,68 @@
+#include "config/logger.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace nexu::config {
+
+namespace {
+
+// spdlog prints levels in lower case; the original system's lines say INFO.
+class UpperLevelFlag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const auto name = level_name(msg.level);
+        dest.append(name.data(), name.data() + name.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<UpperLevelFlag>();
+    }
+
+private:
+    static std::string_view level_name(spdlog::level::level_enum level) {
+        switch (level) {
+            case spdlog::level::trace: return "TRACE";
+            case spdlog::level::debug: return "DEBUG";
+            case spdlog::level::info: return "INFO";
+            case spdlog::level::warn: return "WARNING";
+            case spdlog::level::err: return "ERROR";
+            case spdlog::level::critical: return "CRITICAL";
+            case spdlog::level::off:
+            case spdlog::level::n_levels: break;
+        }
+        return "OFF";
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> make_log_formatter() {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<UpperLevelFlag>('*').set_pattern(kLogPattern);
+    return formatter;
+}
+
+std::optional<std::string> init_logging(const LogSettings& settings) {
+    std::vector<spdlog::sink_ptr> sinks;
+    if (settings.console) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+    try {
+        const auto path = settings.logs_dir / settings.file_name;
+        sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
+            path.string(), settings.max_file_bytes, settings.max_files));
+    } catch (const spdlog::spdlog_ex& e) {
+        return std::string{"NEXU_LOGS_DIR: cannot open the log file: "} + e.what();
+    }
+    auto logger = std::make_shared<spdlog::logger>(kLoggerName, sinks.begin(), sinks.end());
+    logger->set_formatter(make_log_formatter());
+    logger->set_level(settings.level);
+    logger->flush_on(spdlog::level::warn);
+    spdlog::set_default_logger(std::move(logger));
+    // Lines below warn are flushed at least once a second, so operators tailing
+    // logs/ see them promptly without a write per line.
+    spdlog::flush_every(std::chrono::seconds(1));
+    return std::nullopt;
+}
+
+}  // namespace nexu::config
