@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 #include <string>
 

@@ -79,9 +79,11 @@ void append_labels(std::string& out, const Labels& labels, std::string_view extr
     out += '}';
 }
 
-std::string format_double(double value) {
-    char text[32];
-    const int n = std::snprintf(text, sizeof text, "%.17g", value);
+// `%g` keeps bucket bounds readable (0.00025, not 0.00025000000000000001).
+std::string format_double(double value, bool is_precise = false) {
+    char text[40];
+    const int n = is_precise ? std::snprintf(text, sizeof text, "%.9g", value)
+                             : std::snprintf(text, sizeof text, "%g", value);
     return std::string(text, static_cast<std::size_t>(n));
 }
 
@@ -165,7 +167,7 @@ std::string Registry::render() const {
             out += ' ' + std::to_string(cumulative) + '\n';
             out += family + "_sum";
             append_labels(out, series->labels);
-            out += ' ' + format_double(h.sum_seconds()) + '\n';
+            out += ' ' + format_double(h.sum_seconds(), true) + '\n';
             out += family + "_count";
             append_labels(out, series->labels);
             out += ' ' + std::to_string(cumulative) + '\n';

@@ -1,0 +1,254 @@
+#include "api/http_connection.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/problem.hpp"
+#include "api/request_id.hpp"
+#include "config/metrics.hpp"
+
+namespace nexu::api {
+
+namespace {
+
+// After refusing a request whose body we did not read, keep reading (and
+// dropping) for a moment so the client sees our answer rather than a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kMaxLingerBytes = 4 * 1024 * 1024;
+
+metrics::Gauge& open_connections() {
+    static auto& gauge = metrics::registry().gauge("nexu_http_connections_open");
+    return gauge;
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(net::ip::tcp::socket socket, const RequestPipeline& pipeline,
+                               const config::HttpSettings& settings, net::thread_pool& workers,
+                               ConnectionRegistry& registry)
+    : stream_(std::move(socket)),
+      pipeline_(pipeline),
+      settings_(settings),
+      workers_(workers),
+      registry_(registry) {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+        const auto address = endpoint.address();
+        peer_address_ = address.is_v6() && address.to_v6().is_v4_mapped()
+                            ? net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string()
+                            : address.to_string();
+    }
+    stream_.socket().set_option(net::ip::tcp::no_delay{true}, ec);
+    open_connections().add(1);
+}
+
+HttpConnection::~HttpConnection() {
+    registry_.remove(this);
+    open_connections().add(-1);
+}
+
+void HttpConnection::start(bool refuse) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
+        if (!refuse) return self->wait_for_request();
+        self->is_busy_ = true;
+        self->reset_pending();
+        self->send_error_and_close(http::status::service_unavailable, "unavailable",
+                                   "Service Unavailable",
+                                   "The server is at its connection limit; retry shortly.");
+    });
+}
+
+void HttpConnection::drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->is_draining_ = true;
+        // An idle connection closes now; a busy one after its response.
+        if (!self->is_busy_ && !self->is_closing_) self->close_gracefully();
+    });
+}
+
+void HttpConnection::wait_for_request() {
+    is_busy_ = false;
+    if (is_draining_) return close_gracefully();
+    if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+    stream_.expires_after(settings_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(8192), [self = shared_from_this()](
+                                                       beast::error_code ec, std::size_t bytes) {
+        self->on_first_bytes(ec, bytes);
+    });
+}
+
+void HttpConnection::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    if (ec) return close_gracefully();  // idle timeout, EOF, reset, or drained
+    buffer_.commit(bytes);
+    read_header();
+}
+
+void HttpConnection::read_header() {
+    is_busy_ = true;
+    reset_pending();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
+    parser_->body_limit(settings_.max_body_bytes);
+    // The header deadline runs from the first byte, so a client that trickles
+    // its header cannot hold the connection past it.
+    stream_.expires_after(settings_.header_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+            self->on_header(ec, bytes);
+        });
+}
+
+void HttpConnection::on_header(beast::error_code ec, std::size_t) {
+    if (ec == http::error::header_limit) {
+        return send_error_and_close(
+            http::status::request_header_fields_too_large, "header-too-large",
+            "Request Header Fields Too Large",
+            "The header block is larger than " + std::to_string(settings_.max_header_bytes) +
+                " bytes.");
+    }
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted) {
+        return close_gracefully();
+    }
+    if (ec) {
+        return send_error_and_close(http::status::bad_request, "bad-request", "Bad Request",
+                                    "The request is not valid HTTP/1.1.");
+    }
+
+    pending_ = pipeline_.prepare(parser_->get().base(), peer_address_);
+    if (pending_.early_response) {
+        // The body was not read, so the connection cannot carry another request.
+        const bool keep_alive = parser_->is_done() && parser_->get().keep_alive();
+        return send(std::move(*pending_.early_response), keep_alive);
+    }
+    parser_->body_limit(pending_.body_limit);
+    if (parser_->is_done()) return handle();
+
+    const auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+        auto proceed = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+        stream_.expires_after(settings_.body_timeout);
+        http::async_write(stream_, *proceed,
+                          [self = shared_from_this(), proceed](beast::error_code write_ec,
+                                                                 std::size_t) {
+                              if (write_ec) return self->close_gracefully();
+                              self->read_body();
+                          });
+        return;
+    }
+    read_body();
+}
+
+void HttpConnection::read_body() {
+    stream_.expires_after(settings_.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                         self->on_body(ec, bytes);
+                     });
+}
+
+void HttpConnection::on_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) {
+        pending_.early_response = problem(
+            http::status::payload_too_large, "payload-too-large", "Payload Too Large",
+            "The request body is larger than the limit of " + std::to_string(pending_.body_limit) +
+                " bytes.");
+        return send(std::move(*pending_.early_response), false);
+    }
+    if (ec == beast::error::timeout) {
+        pending_.early_response =
+            problem(http::status::request_timeout, "request-timeout", "Request Timeout",
+                    "The request body did not arrive in time.");
+        return send(std::move(*pending_.early_response), false);
+    }
+    if (ec) return close_gracefully();
+    handle();
+}
+
+void HttpConnection::handle() {
+    request_ = parser_->release();
+    parser_.reset();
+    const bool keep_alive = request_.keep_alive();
+    if (pending_.dispatch == Dispatch::io_thread) {
+        return send(pipeline_.run(pending_, request_), keep_alive);
+    }
+    // The strand starts no other operation on pending_ or request_ until the
+    // response comes back, so the worker may read them without a lock.
+    net::post(workers_, [self = shared_from_this(), keep_alive] {
+        auto response = self->pipeline_.run(self->pending_, self->request_);
+        net::post(self->stream_.get_executor(),
+                  [self, keep_alive, response = std::move(response)]() mutable {
+                      self->send(std::move(response), keep_alive);
+                  });
+    });
+}
+
+void HttpConnection::send(Response response, bool keep_alive) {
+    response_ = std::move(response);
+    pipeline_.finish(pending_, response_, keep_alive && !is_draining_);
+    stream_.expires_after(settings_.idle_timeout);  // a client that will not read is cut off
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                          self->on_write(ec, bytes);
+                      });
+}
+
+void HttpConnection::on_write(beast::error_code ec, std::size_t) {
+    const bool keep_alive = response_.keep_alive();
+    response_ = {};
+    request_ = {};
+    if (ec) return close_gracefully();
+    if (!keep_alive) {
+        is_closing_ = true;
+        beast::error_code ignored;
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+        return discard_until_closed();
+    }
+    wait_for_request();
+}
+
+void HttpConnection::send_error_and_close(http::status status, std::string_view slug,
+                                          std::string_view title, std::string_view detail) {
+    send(problem(status, slug, title, detail), false);
+}
+
+void HttpConnection::reset_pending() {
+    // Until a header block parses, a response is logged and counted as unmatched.
+    pending_ = PendingRequest{};
+    pending_.started = std::chrono::steady_clock::now();
+    pending_.method_text = "OTHER";
+    pending_.request_id = request_id_for({});
+    pending_.client_address = peer_address_;
+}
+
+void HttpConnection::discard_until_closed() {
+    // Read and drop what the client still sends, for a bounded time and size.
+    stream_.expires_after(kLingerTime);
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](
+                                                            beast::error_code ec, std::size_t n) {
+        self->discarded_bytes_ += n;
+        if (ec || self->discarded_bytes_ > kMaxLingerBytes) {
+            beast::error_code ignored;
+            self->stream_.socket().close(ignored);
+            return;
+        }
+        self->discard_until_closed();
+    });
+}
+
+void HttpConnection::close_gracefully() {
+    is_closing_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+}
+
+}  // namespace nexu::api

@@ -1,0 +1,195 @@
+#include "api/request_pipeline.hpp"
+
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+#include "api/client_address.hpp"
+#include "api/problem.hpp"
+#include "api/request_id.hpp"
+#include "config/metrics.hpp"
+
+namespace nexu::api {
+
+namespace {
+
+template <class Key>
+std::string_view header_value(const http::request_header<>& header, Key key) {
+    const auto it = header.find(key);
+    if (it == header.end()) return {};
+    return {it->value().data(), it->value().size()};
+}
+
+// An announced Content-Length, or nullopt for chunked / no body.
+std::optional<std::uint64_t> content_length(const http::request_header<>& header) {
+    const auto text = header_value(header, http::field::content_length);
+    if (text.empty()) return std::nullopt;
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+void count_request(const PendingRequest& pending, unsigned status,
+                   std::chrono::nanoseconds elapsed) {
+    auto& registry = metrics::registry();
+    registry
+        .counter("nexu_http_requests_total", {{"method", pending.method_text},
+                                              {"route", pending.route_label},
+                                              {"status", std::to_string(status)}})
+        .add();
+    registry
+        .histogram("nexu_http_request_duration_seconds",
+                   {{"method", pending.method_text}, {"route", pending.route_label}})
+        .observe(elapsed);
+}
+
+}  // namespace
+
+RequestPipeline::RequestPipeline(Router router, const config::HttpSettings& settings)
+    : router_(std::move(router)), settings_(settings), cors_(settings.cors_origins) {
+    metrics::registry().describe("nexu_http_requests_total", "HTTP requests answered.");
+    metrics::registry().describe("nexu_http_request_duration_seconds",
+                                 "Time from the end of the header block to the response.");
+}
+
+PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
+                                        std::string_view peer_address) const {
+    PendingRequest pending;
+    pending.started = std::chrono::steady_clock::now();
+    pending.method = header.method();
+    // Unknown methods share one label, so clients cannot grow the metric families.
+    const auto method_text = header.method() == http::verb::unknown
+                                 ? boost::beast::string_view{"OTHER"}
+                                 : http::to_string(header.method());
+    pending.method_text.assign(method_text.data(), method_text.size());
+    pending.request_id = request_id_for(header_value(header, "X-Request-Id"));
+    pending.client_address = client_address(
+        peer_address, header_value(header, "X-Forwarded-For"), settings_.trusted_proxies);
+    pending.origin = std::string{header_value(header, http::field::origin)};
+    pending.body_limit = settings_.max_body_bytes;
+
+    const auto target = header.target();
+    const std::string_view target_view{target.data(), target.size()};
+    auto matched = router_.match(header.method(), target_view);
+
+    if (header.method() == http::verb::options &&
+        matched.kind != RouteMatch::Kind::bad_path) {
+        // OPTIONS is answered here for every route: a CORS preflight, or the Allow list.
+        auto probe = router_.match(http::verb::get, target_view);
+        std::string allow = matched.allow;
+        if (matched.kind == RouteMatch::Kind::found) allow.clear();
+        if (allow.empty() && probe.kind != RouteMatch::Kind::not_found) allow = probe.allow;
+        if (allow.empty() && probe.kind == RouteMatch::Kind::found) allow = "GET, HEAD, OPTIONS";
+        if (allow.empty()) {
+            pending.early_response = problem(http::status::not_found, "not-found", "Not Found",
+                                             "No route matches this path.");
+            return pending;
+        }
+        pending.route_label = "OPTIONS";
+        const bool is_preflight =
+            !pending.origin.empty() &&
+            !header_value(header, http::field::access_control_request_method).empty();
+        if (is_preflight) {
+            pending.early_response = cors_.preflight(pending.origin, allow);
+        } else {
+            Response response{http::status::no_content, 11};
+            response.set(http::field::allow, allow);
+            pending.early_response = std::move(response);
+        }
+        return pending;
+    }
+
+    // Refused from the announced length alone, before routing answers and
+    // without reading the body.
+    if (matched.kind == RouteMatch::Kind::found && matched.route->max_body_bytes != 0) {
+        pending.body_limit = matched.route->max_body_bytes;
+    }
+    if (const auto length = content_length(header); length && *length > pending.body_limit) {
+        pending.early_response = problem(
+            http::status::payload_too_large, "payload-too-large", "Payload Too Large",
+            "The request body is larger than the limit of " + std::to_string(pending.body_limit) +
+                " bytes.");
+        return pending;
+    }
+
+    switch (matched.kind) {
+        case RouteMatch::Kind::bad_path:
+            pending.early_response = problem(http::status::bad_request, "bad-path", "Bad Path",
+                                             "The request path is not valid.");
+            return pending;
+        case RouteMatch::Kind::not_found:
+            pending.early_response = problem(http::status::not_found, "not-found", "Not Found",
+                                             "No route matches this path.");
+            return pending;
+        case RouteMatch::Kind::method_not_allowed: {
+            auto response = problem(http::status::method_not_allowed, "method-not-allowed",
+                                    "Method Not Allowed",
+                                    "This path does not support the " + pending.method_text +
+                                        " method; see the Allow header.");
+            response.set(http::field::allow, matched.allow);
+            pending.early_response = std::move(response);
+            return pending;
+        }
+        case RouteMatch::Kind::found: break;
+    }
+
+    pending.route = matched.route;
+    pending.route_label = matched.route->pattern;
+    pending.params = std::move(matched.params);
+    pending.dispatch = matched.route->dispatch;
+
+    return pending;
+}
+
+Response RequestPipeline::run(const PendingRequest& pending,
+                              const HttpRequest& message) const noexcept {
+    try {
+        const Request request{message, pending.params, pending.route_label, pending.request_id,
+                              pending.client_address};
+        return pending.route->handler(request);
+    } catch (const std::exception& e) {
+        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
+                      pending.request_id, e.what());
+    } catch (...) {
+        spdlog::error("handler failed route={} request_id={}: unknown exception",
+                      pending.route_label, pending.request_id);
+    }
+    try {
+        return problem(http::status::internal_server_error, "internal", "Internal Server Error",
+                       "The server failed to complete the request.");
+    } catch (...) {
+        return Response{http::status::internal_server_error, 11};
+    }
+}
+
+void RequestPipeline::finish(const PendingRequest& pending, Response& response,
+                             bool keep_alive) const {
+    response.set("X-Request-Id", pending.request_id);
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("X-Frame-Options", "DENY");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (response.find(http::field::cache_control) == response.end()) {
+        response.set(http::field::cache_control, "no-store");
+    }
+    if (!pending.origin.empty() && pending.method != http::verb::options) {
+        cors_.decorate(pending.origin, response);
+    }
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+    if (pending.method == http::verb::head) {
+        // HEAD keeps the GET answer's Content-Length but sends no body.
+        const auto length = response.body().size();
+        response.body().clear();
+        response.content_length(length);
+    }
+
+    const auto elapsed = std::chrono::steady_clock::now() - pending.started;
+    const auto status = response.result_int();
+    count_request(pending, status, elapsed);
+    spdlog::info("{} {} in {:.3f}s route={} request_id={} client={}", pending.method_text, status,
+                 std::chrono::duration<double>(elapsed).count(), pending.route_label,
+                 pending.request_id, pending.client_address);
+}
+
+}  // namespace nexu::api

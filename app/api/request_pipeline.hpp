@@ -1,0 +1,58 @@
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "api/cors.hpp"
+#include "api/http_types.hpp"
+#include "api/router.hpp"
+#include "config/config.hpp"
+
+namespace nexu::api {
+
+// What the pipeline decided once a request's header block arrived, before
+// its body is read: the route, the body limit, and an early answer when the
+// request cannot go further (404, 405, 413, preflight).
+struct PendingRequest {
+    std::chrono::steady_clock::time_point started;
+    http::verb method = http::verb::unknown;
+    std::string method_text;
+    std::string request_id;
+    std::string client_address;
+    std::string origin;
+    std::string route_label = "unmatched";
+    const Route* route = nullptr;
+    PathParams params;
+    std::size_t body_limit = 0;
+    Dispatch dispatch = Dispatch::io_thread;
+    std::optional<Response> early_response;
+};
+
+// The socket-free part of HTTP handling: routing, limits, request ids,
+// security and CORS headers, the access log line and request metrics.
+// Thread-safe after construction (the router is read-only).
+class RequestPipeline {
+public:
+    RequestPipeline(Router router, const config::HttpSettings& settings);
+
+    PendingRequest prepare(const http::request_header<>& header,
+                           std::string_view peer_address) const;
+
+    // Runs the route's handler. Never throws: a stray exception becomes a
+    // logged 500 problem, so nothing escapes into io_context::run().
+    Response run(const PendingRequest& pending, const HttpRequest& message) const noexcept;
+
+    // Adds the headers every response carries, then logs and counts it.
+    void finish(const PendingRequest& pending, Response& response, bool keep_alive) const;
+
+    const Router& router() const { return router_; }
+
+private:
+    Router router_;
+    const config::HttpSettings& settings_;
+    CorsPolicy cors_;
+};
+
+}  // namespace nexu::api

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/http_types.hpp"
+
+namespace nexu::api {
+
+using Handler = std::function<Response(const Request&)>;
+
+// Where a handler runs. Handlers that touch the disk, hash passwords, decrypt
+// or scan run on the worker pool; only cheap, non-blocking ones on io threads.
+enum class Dispatch { io_thread, worker };
+
+struct Route {
+    http::verb method;
+    std::string pattern;  // "/api/v1/collections/{c}/documents/{id}"; "{path...}" takes the rest
+    Handler handler;
+    Dispatch dispatch = Dispatch::worker;
+    std::size_t max_body_bytes = 0;  // 0: the configured JSON body limit
+
+    struct Segment {
+        std::string text;  // the literal, or the parameter's name
+        bool is_param = false;
+        bool takes_rest = false;
+    };
+    std::vector<Segment> segments;
+};
+
+struct RouteMatch {
+    enum class Kind { found, not_found, method_not_allowed, bad_path } kind = Kind::not_found;
+    const Route* route = nullptr;
+    PathParams params;
+    std::string allow;  // for method_not_allowed: "GET, HEAD, PUT"
+};
+
+// Maps method + path to a handler. Built once at start, then read-only, so
+// matching needs no lock. HEAD falls back to the GET route.
+class Router {
+public:
+    void add(http::verb method, std::string_view pattern, Handler handler,
+             Dispatch dispatch = Dispatch::worker, std::size_t max_body_bytes = 0);
+
+    // `target` may carry a query string; it is ignored here.
+    RouteMatch match(http::verb method, std::string_view target) const;
+
+    const std::vector<Route>& routes() const { return routes_; }
+
+private:
+    std::vector<Route> routes_;
+};
+
+// Decodes %XX escapes; nullopt-like empty result with `ok` false on a bad escape.
+bool percent_decode(std::string_view text, std::string& out);
+
+// The value of `name` in the query string of `target`, percent-decoded
+// ('+' is a space); false when absent or badly encoded.
+bool query_param(std::string_view target, std::string_view name, std::string& out);
+
+}  // namespace nexu::api

@@ -1,0 +1,184 @@
+// nexu: the server. Wiring only: read the settings once, prepare the data
+// directory and the key, build the routes, serve until SIGTERM/SIGINT, then
+// drain in-flight requests within the grace period and exit 0.
+#include <sodium.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
+
+#include "api/listener.hpp"
+#include "api/system_routes.hpp"
+#include "config/config.hpp"
+#include "config/timing.hpp"
+#include "config/version.hpp"
+#include "infrastructure/data_dir_probe.hpp"
+#include "infrastructure/master_key.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+using namespace nexu;
+
+constexpr int kBadSetting = 2;
+constexpr int kCannotStart = 1;
+
+int fail_start(const std::string& message) {
+    spdlog::critical("cannot start: {}", message);
+    spdlog::shutdown();
+    std::cerr << "nexu: " << message << '\n';
+    return kCannotStart;
+}
+
+// Key material must never land in a core file.
+void disable_core_dumps() {
+    const rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+}
+
+std::optional<std::string> prepare_directory(const std::filesystem::path& dir,
+                                             std::string_view setting) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return std::string{setting} + ": cannot create " + dir.string() + ": " + ec.message();
+    return std::nullopt;
+}
+
+Result<infrastructure::SecretKey> load_or_create_key(const config::Config& config) {
+    auto key = infrastructure::load_master_key(config.key_file);
+    if (key || key.error().code != Errc::not_found || !config.create_key_if_missing) return key;
+    if (auto created = infrastructure::create_master_key(config.key_file); !created) {
+        return tl::make_unexpected(created.error());
+    }
+    spdlog::warn("created a development master key at {} (NEXU_CREATE_KEY=true); keep it safe, "
+                 "the data cannot be read without it",
+                 config.key_file.string());
+    return infrastructure::load_master_key(config.key_file);
+}
+
+// Polls until the last connection has gone or the grace period is over, then
+// stops the io_context so main can return.
+void stop_when_drained(net::io_context& io, net::steady_timer& timer, const api::Listener& listener,
+                       std::chrono::steady_clock::time_point deadline) {
+    const auto open = listener.connection_count();
+    if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
+        if (open != 0) spdlog::warn("grace period over with {} connections open", open);
+        return io.stop();
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([&io, &timer, &listener, deadline](boost::system::error_code ec) {
+        if (!ec) stop_when_drained(io, timer, listener, deadline);
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto command = config::parse_command_line(argc, argv);
+    if (!command) {
+        std::cerr << "nexu: " << command.error().message << '\n';
+        return kBadSetting;
+    }
+    if (command->action == config::CommandLine::Action::help) {
+        std::cout << "usage: nexu [--config FILE] [--print-config] [--help] [--version]\n\n"
+                     "Settings come from NEXU_* environment variables over the NAME=VALUE lines\n"
+                     "of --config FILE over the defaults:\n\n"
+                  << config::settings_help();
+        return 0;
+    }
+    if (command->action == config::CommandLine::Action::version) {
+        std::cout << "nexu " << kVersion << '\n';
+        return 0;
+    }
+    const auto config = config::load(config::process_environment(), command->config_file);
+    if (!config) {
+        std::cerr << "nexu: " << config.error().message << '\n';
+        return kBadSetting;
+    }
+    if (command->action == config::CommandLine::Action::print_config) {
+        std::cout << config::describe(*config);
+        return 0;
+    }
+
+    disable_core_dumps();
+    std::signal(SIGPIPE, SIG_IGN);
+    if (auto problem = prepare_directory(config->log.logs_dir, "NEXU_LOGS_DIR")) {
+        std::cerr << "nexu: " << *problem << '\n';
+        return kCannotStart;
+    }
+    if (auto problem = config::init_logging(config->log)) {
+        std::cerr << "nexu: " << *problem << '\n';
+        return kCannotStart;
+    }
+    config::set_slow_task_threshold(config->slow_task_threshold);
+    if (sodium_init() < 0) return fail_start("libsodium failed to initialise");
+
+    for (const auto& [dir, setting] : {std::pair{config->data_dir, "NEXU_DATA_DIR"},
+                                       std::pair{config->state_dir, "NEXU_STATE_DIR"}}) {
+        if (auto problem = prepare_directory(dir, setting)) return fail_start(*problem);
+    }
+    if (auto probe = infrastructure::probe_data_dir(config->data_dir, config->instance_id); !probe) {
+        return fail_start("NEXU_DATA_DIR: " + config->data_dir.string() +
+                          " does not take a durable write: " + probe.error().context);
+    }
+    auto key = load_or_create_key(*config);
+    if (!key) return fail_start(key.error().context);
+
+    api::Router router;
+    std::vector<api::ReadinessCheck> checks;
+    checks.push_back({"data_dir", [&config = *config]() -> std::optional<std::string> {
+                          auto probe = config::timed("ready_probe", [&] {
+                              return infrastructure::probe_data_dir(config.data_dir,
+                                                                    config.instance_id);
+                          });
+                          if (probe) return std::nullopt;
+                          spdlog::warn("readiness: data dir probe failed: {}",
+                                       probe.error().context);
+                          return probe.error().code == Errc::unavailable
+                                     ? "data directory unavailable (no space or stale handle)"
+                                     : "data directory not writable";
+                      }});
+    checks.push_back({"key", [&key]() -> std::optional<std::string> {
+                          return key ? std::nullopt : std::optional<std::string>{"key not loaded"};
+                      }});
+    api::add_system_routes(router, {kVersion, config->instance_id, std::chrono::steady_clock::now()},
+                           std::move(checks));
+    const api::RequestPipeline pipeline{std::move(router), config->http};
+
+    net::io_context io{static_cast<int>(config->http.io_threads)};
+    net::thread_pool workers{config->worker_threads};
+    api::Listener listener{io, pipeline, config->http, workers};
+    if (auto opened = listener.open(); !opened) return fail_start(opened.error().context);
+    listener.start_accepting();
+
+    net::signal_set signals{io, SIGINT, SIGTERM};
+    net::steady_timer drain_timer{io};
+    signals.async_wait([&](boost::system::error_code ec, int signal_number) {
+        if (ec) return;
+        spdlog::info("received signal {}: draining {} connections (grace {} ms)", signal_number,
+                     listener.connection_count(), config->http.shutdown_grace.count());
+        listener.stop();
+        stop_when_drained(io, drain_timer, listener,
+                          std::chrono::steady_clock::now() + config->http.shutdown_grace);
+    });
+
+    spdlog::info("nexu {} instance={} listening on {}:{} data_dir={} io_threads={} workers={}",
+                 kVersion, config->instance_id, config->http.bind_address, listener.port(),
+                 config->data_dir.string(), config->http.io_threads, config->worker_threads);
+    std::vector<std::thread> io_threads;
+    for (unsigned i = 1; i < config->http.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& thread : io_threads) thread.join();
+    workers.join();
+    spdlog::info("stopped");
+    spdlog::shutdown();
+    return 0;
+}
