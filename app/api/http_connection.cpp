@@ -93,7 +93,9 @@ void HttpConnection::read_header() {
     reset_pending();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-    parser_->body_limit(settings_.max_body_bytes);
+    // Beast would refuse a large Content-Length while parsing the header, before
+    // we know the route's own limit; the pipeline checks it instead.
+    parser_->body_limit(boost::none);
     // The header deadline runs from the first byte, so a client that trickles
     // its header cannot hold the connection past it.
     stream_.expires_after(settings_.header_timeout);
@@ -118,6 +120,7 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
         return close_gracefully();
     }
     if (ec) {
+        spdlog::debug("unparseable request from {}: {}", peer_address_, ec.message());
         return send_error_and_close(http::status::bad_request, "bad-request", "Bad Request",
                                     "The request is not valid HTTP/1.1.");
     }

@@ -36,7 +36,8 @@ Result<nlohmann::json> parse_json(std::string_view text, std::size_t max_depth) 
     if (!value.is_discarded()) return value;
     // Parse again with exceptions only on the failure path, for the position and reason.
     try {
-        (void)nlohmann::json::parse(text);
+        const auto unreachable = nlohmann::json::parse(text);  // throws: the first parse failed
+        static_cast<void>(unreachable);
     } catch (const nlohmann::json::parse_error& e) {
         // e.what() reads "[json.exception.parse_error.101] parse error at line 1, column 5:
         // syntax error while parsing value - invalid literal; last read: 'tru,'"; keep the

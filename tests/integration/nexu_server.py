@@ -1,0 +1,177 @@
+"""Starts the real nexu binary on a free 127.0.0.1 port, for integration tests.
+
+Each server gets its own data, logs, state and key folders under a temporary
+directory; it is stopped by its pid, never by name.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+
+def nexu_binary():
+    path = os.environ.get("TEST_NEXU_BIN")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError("set TEST_NEXU_BIN to the nexu binary (ctest does)")
+    return path
+
+
+def nexuctl_binary():
+    path = os.environ.get("TEST_NEXUCTL_BIN")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError("set TEST_NEXUCTL_BIN to the nexuctl binary (ctest does)")
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def eventually(seconds, predicate, interval=0.02):
+    """Polls predicate until it is truthy or the deadline passes; returns its last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+class NexuServer:
+    def __init__(self, root=None, env=None, port=None):
+        self.owns_root = root is None
+        self.root = root or tempfile.mkdtemp(prefix="nexu-it-")
+        self.port = port or free_port()
+        self.data_dir = os.path.join(self.root, "db")
+        self.logs_dir = os.path.join(self.root, "logs")
+        self.key_file = os.path.join(self.root, "secrets", "master.key")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "NEXU_PORT": str(self.port),
+            "NEXU_DATA_DIR": self.data_dir,
+            "NEXU_LOGS_DIR": self.logs_dir,
+            "NEXU_STATE_DIR": os.path.join(self.root, "state"),
+            "NEXU_KEY_FILE": self.key_file,
+            "NEXU_CREATE_KEY": "true",
+            "NEXU_LOG_CONSOLE": "false",
+            "NEXU_INSTANCE_ID": "it-" + str(self.port),
+            # Sanitizer runtimes: report and fail on any error, leaks included.
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0"),
+            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
+        }
+        self.env.update(env or {})
+        self.process = None
+        self.output_path = os.path.join(self.root, "server-output.log")
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait=True):
+        self.output = open(self.output_path, "ab")
+        self.process = subprocess.Popen([nexu_binary()], env=self.env, stdout=self.output,
+                                        stderr=subprocess.STDOUT, cwd=self.root)
+        if wait and not eventually(20, self.is_healthy, 0.05):
+            self.stop()
+            raise RuntimeError("nexu did not become healthy:\n" + self.read_output())
+        return self
+
+    def is_healthy(self):
+        if self.process.poll() is not None:
+            raise RuntimeError("nexu exited with %s:\n%s" % (self.process.returncode,
+                                                             self.read_output()))
+        try:
+            with urllib.request.urlopen(self.base + "/health", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def read_output(self):
+        with open(self.output_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_text(self):
+        text = ""
+        if os.path.isdir(self.logs_dir):
+            for name in sorted(os.listdir(self.logs_dir)):
+                with open(os.path.join(self.logs_dir, name), "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+        return text
+
+    def signal(self, number):
+        self.process.send_signal(number)
+
+    def wait(self, timeout=30):
+        return self.process.wait(timeout=timeout)
+
+    def stop(self, timeout=30):
+        """SIGTERM by pid, then SIGKILL if it does not exit; returns the exit status."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output.close()
+        return self.process.returncode
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def run_nexu(args=(), env=None, timeout=20):
+    """Runs nexu to completion (for --help, bad settings); returns CompletedProcess."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    full_env.update(env or {})
+    return subprocess.run([nexu_binary(), *args], env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def raw_exchange(port, data, read_timeout=5):
+    """Sends raw bytes on a new connection and returns everything read until close or timeout."""
+    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+def parse_response(raw):
+    """Splits one raw HTTP response into (status, headers dict lower-cased, body bytes)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
+def json_body(raw):
+    return json.loads(parse_response(raw)[2])
