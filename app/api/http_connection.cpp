@@ -4,10 +4,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.hpp"
+#include "api/response_writer.hpp"
 #include "api/request_id.hpp"
 #include "config/metrics.hpp"
 
@@ -19,6 +21,9 @@ namespace {
 // dropping) for a moment so the client sees our answer rather than a reset.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kMaxLingerBytes = 4 * 1024 * 1024;
+// The serialised response buffer is reused between requests unless a large
+// body made it big.
+constexpr std::size_t kMaxKeptWireBytes = 64 * 1024;
 
 metrics::Gauge& open_connections() {
     static auto& gauge = metrics::registry().gauge("nexu_http_connections_open");
@@ -194,19 +199,21 @@ void HttpConnection::handle() {
 }
 
 void HttpConnection::send(Response response, bool keep_alive) {
-    response_ = std::move(response);
-    pipeline_.finish(pending_, response_, keep_alive && !is_draining_);
+    pipeline_.finish(pending_, response, keep_alive && !is_draining_);
+    is_keep_alive_ = response.keep_alive();
+    wire_.clear();
+    serialize_response(response, wire_);
     stream_.expires_after(settings_.idle_timeout);  // a client that will not read is cut off
-    http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                          self->on_write(ec, bytes);
-                      });
+    net::async_write(stream_, net::buffer(wire_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                         self->on_write(ec, bytes);
+                     });
 }
 
 void HttpConnection::on_write(beast::error_code ec, std::size_t) {
-    const bool keep_alive = response_.keep_alive();
-    response_ = {};
+    const bool keep_alive = is_keep_alive_;
     request_ = {};
+    if (wire_.capacity() > kMaxKeptWireBytes) std::string{}.swap(wire_);
     if (ec) return close_gracefully();
     if (!keep_alive) {
         is_closing_ = true;

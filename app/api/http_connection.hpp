@@ -61,12 +61,13 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     HttpRequest request_;
     PendingRequest pending_;
-    Response response_;
+    std::string wire_;  // the response being written, serialised
     std::string peer_address_;
     const RequestPipeline& pipeline_;
     const config::HttpSettings& settings_;
     net::thread_pool& workers_;
     ConnectionRegistry& registry_;
+    bool is_keep_alive_ = false;
     bool is_busy_ = false;
     bool is_draining_ = false;
     bool is_closing_ = false;

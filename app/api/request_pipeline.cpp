@@ -1,6 +1,7 @@
 #include "api/request_pipeline.hpp"
 
 #include <charconv>
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 
 #include "api/client_address.hpp"
@@ -29,18 +30,35 @@ std::optional<std::uint64_t> content_length(const http::request_header<>& header
     return value;
 }
 
+struct RequestSeries {
+    metrics::Counter* requests;
+    metrics::Histogram* duration;
+};
+
+// The registry takes a lock and builds label vectors; a per-thread cache of
+// the series for each (method, route, status) keeps that off the hot path.
 void count_request(const PendingRequest& pending, unsigned status,
                    std::chrono::nanoseconds elapsed) {
-    auto& registry = metrics::registry();
-    registry
-        .counter("nexu_http_requests_total", {{"method", pending.method_text},
-                                              {"route", pending.route_label},
-                                              {"status", std::to_string(status)}})
-        .add();
-    registry
-        .histogram("nexu_http_request_duration_seconds",
-                   {{"method", pending.method_text}, {"route", pending.route_label}})
-        .observe(elapsed);
+    thread_local std::unordered_map<std::string, RequestSeries> cache;
+    thread_local std::string key;
+    key.assign(pending.method_text);
+    key += ' ';
+    key += pending.route_label;
+    key += ' ';
+    key += std::to_string(status);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+        auto& registry = metrics::registry();
+        RequestSeries series{
+            &registry.counter("nexu_http_requests_total", {{"method", pending.method_text},
+                                                           {"route", pending.route_label},
+                                                           {"status", std::to_string(status)}}),
+            &registry.histogram("nexu_http_request_duration_seconds",
+                                {{"method", pending.method_text}, {"route", pending.route_label}})};
+        it = cache.emplace(key, series).first;
+    }
+    it->second.requests->add();
+    it->second.duration->observe(elapsed);
 }
 
 }  // namespace
