@@ -184,18 +184,22 @@ void HttpConnection::handle() {
     request_ = parser_->release();
     parser_.reset();
     const bool keep_alive = request_.keep_alive();
-    if (pending_.dispatch == Dispatch::io_thread) {
-        return send(pipeline_.run(pending_, request_), keep_alive);
-    }
     // The strand starts no other operation on pending_ or request_ until the
-    // response comes back, so the worker may read them without a lock.
-    net::post(workers_, [self = shared_from_this(), keep_alive] {
-        auto response = self->pipeline_.run(self->pending_, self->request_);
-        net::post(self->stream_.get_executor(),
-                  [self, keep_alive, response = std::move(response)]() mutable {
-                      self->send(std::move(response), keep_alive);
-                  });
-    });
+    // response comes back, so a worker or a deferred handler may read them
+    // without a lock.
+    auto run = [self = shared_from_this(), keep_alive] {
+        self->pipeline_.run(self->pending_, self->request_, [self, keep_alive](Response response) {
+            net::post(self->stream_.get_executor(),
+                      [self, keep_alive, response = std::move(response)]() mutable {
+                          self->send(std::move(response), keep_alive);
+                      });
+        });
+    };
+    if (pending_.dispatch == Dispatch::io_thread && !pending_.route->deferred_handler) {
+        return send(pipeline_.run(pending_, request_), keep_alive);  // no hop for cheap routes
+    }
+    if (pending_.dispatch == Dispatch::io_thread) return run();
+    net::post(workers_, std::move(run));
 }
 
 void HttpConnection::send(Response response, bool keep_alive) {

@@ -1,6 +1,7 @@
 #include "api/request_pipeline.hpp"
 
 #include <charconv>
+#include <mutex>
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
@@ -159,6 +160,64 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
     return pending;
 }
 
+namespace {
+
+Response internal_error() noexcept {
+    try {
+        return problem(http::status::internal_server_error, "internal", "Internal Server Error",
+                       "The server failed to complete the request.");
+    } catch (...) {
+        return Response{http::status::internal_server_error, 11};
+    }
+}
+
+// Hands a deferred handler's response on once; answers 500 if the handler
+// lets the last copy go without answering.
+class OnceResponder {
+public:
+    OnceResponder(Respond respond, std::string request_id)
+        : respond_(std::move(respond)), request_id_(std::move(request_id)) {}
+    OnceResponder(const OnceResponder&) = delete;
+    OnceResponder& operator=(const OnceResponder&) = delete;
+    ~OnceResponder() {
+        if (!respond_) return;
+        spdlog::error("deferred handler dropped its response request_id={}", request_id_);
+        respond_(internal_error());
+    }
+    void answer(Response response) {
+        std::lock_guard lock{mutex_};
+        if (!respond_) return;
+        auto respond = std::move(respond_);
+        respond_ = nullptr;
+        respond(std::move(response));
+    }
+
+private:
+    std::mutex mutex_;
+    Respond respond_;
+    std::string request_id_;
+};
+
+}  // namespace
+
+void RequestPipeline::run(const PendingRequest& pending, const HttpRequest& message,
+                          Respond respond) const noexcept {
+    if (!pending.route->deferred_handler) return respond(run(pending, message));
+    auto responder = std::make_shared<OnceResponder>(std::move(respond), pending.request_id);
+    try {
+        const Request request{message, pending.params, pending.route_label, pending.request_id,
+                              pending.client_address};
+        pending.route->deferred_handler(
+            request, [responder](Response response) { responder->answer(std::move(response)); });
+    } catch (const std::exception& e) {
+        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
+                      pending.request_id, e.what());
+        responder->answer(internal_error());
+    } catch (...) {
+        responder->answer(internal_error());
+    }
+}
+
 Response RequestPipeline::run(const PendingRequest& pending,
                               const HttpRequest& message) const noexcept {
     try {
@@ -172,12 +231,7 @@ Response RequestPipeline::run(const PendingRequest& pending,
         spdlog::error("handler failed route={} request_id={}: unknown exception",
                       pending.route_label, pending.request_id);
     }
-    try {
-        return problem(http::status::internal_server_error, "internal", "Internal Server Error",
-                       "The server failed to complete the request.");
-    } catch (...) {
-        return Response{http::status::internal_server_error, 11};
-    }
+    return internal_error();
 }
 
 void RequestPipeline::finish(const PendingRequest& pending, Response& response,

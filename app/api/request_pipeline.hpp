@@ -44,6 +44,11 @@ public:
     // logged 500 problem, so nothing escapes into io_context::run().
     Response run(const PendingRequest& pending, const HttpRequest& message) const noexcept;
 
+    // Runs the route's handler, immediate or deferred, and passes its response
+    // to `respond` exactly once (a 500 if the handler throws or drops it).
+    void run(const PendingRequest& pending, const HttpRequest& message,
+             Respond respond) const noexcept;
+
     // Adds the headers every response carries, then logs and counts it.
     void finish(const PendingRequest& pending, Response& response, bool keep_alive) const;
 

@@ -107,7 +107,7 @@ void Router::add(http::verb method, std::string_view pattern, Handler handler, D
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern must start with '/': " + std::string{pattern});
     }
-    Route route{method, std::string{pattern}, std::move(handler), dispatch, max_body_bytes, {}};
+    Route route{method, std::string{pattern}, std::move(handler), {}, dispatch, max_body_bytes, {}};
     for (const auto part : split_path(pattern)) {
         Route::Segment segment;
         if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
@@ -124,6 +124,12 @@ void Router::add(http::verb method, std::string_view pattern, Handler handler, D
         route.segments.push_back(std::move(segment));
     }
     routes_.push_back(std::move(route));
+}
+
+void Router::add_deferred(http::verb method, std::string_view pattern, DeferredHandler handler,
+                          Dispatch dispatch, std::size_t max_body_bytes) {
+    add(method, pattern, Handler{}, dispatch, max_body_bytes);
+    routes_.back().deferred_handler = std::move(handler);
 }
 
 RouteMatch Router::match(http::verb method, std::string_view target) const {

@@ -12,6 +12,14 @@ namespace nexu::api {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Delivers a deferred handler's response; callable from any thread, once.
+using Respond = std::function<void(Response)>;
+// A handler that hands its work to another queue (the password-hashing pool,
+// a long scan) and answers later through `respond`. The Request and the
+// message it refers to stay valid until then. If `respond` is dropped without
+// being called, the client gets a 500 rather than a hung connection.
+using DeferredHandler = std::function<void(const Request&, Respond respond)>;
+
 // Where a handler runs. Handlers that touch the disk, hash passwords, decrypt
 // or scan run on the worker pool; only cheap, non-blocking ones on io threads.
 enum class Dispatch { io_thread, worker };
@@ -19,7 +27,8 @@ enum class Dispatch { io_thread, worker };
 struct Route {
     http::verb method;
     std::string pattern;  // "/api/v1/collections/{c}/documents/{id}"; "{path...}" takes the rest
-    Handler handler;
+    Handler handler;                    // either this...
+    DeferredHandler deferred_handler;   // ...or this
     Dispatch dispatch = Dispatch::worker;
     std::size_t max_body_bytes = 0;  // 0: the configured JSON body limit
 
@@ -44,6 +53,8 @@ class Router {
 public:
     void add(http::verb method, std::string_view pattern, Handler handler,
              Dispatch dispatch = Dispatch::worker, std::size_t max_body_bytes = 0);
+    void add_deferred(http::verb method, std::string_view pattern, DeferredHandler handler,
+                      Dispatch dispatch = Dispatch::io_thread, std::size_t max_body_bytes = 0);
 
     // `target` may carry a query string; it is ignored here.
     RouteMatch match(http::verb method, std::string_view target) const;

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/json_request.hpp"
 #include "api/request_pipeline.hpp"
@@ -162,4 +164,64 @@ TEST_CASE("CORS preflight and actual requests follow the allow-list", "[api]") {
     actual.set(http::field::origin, "https://app.example");
     CHECK(exchange(pipeline, actual).response[http::field::access_control_allow_origin] ==
           "https://app.example");
+}
+
+namespace {
+
+// What reached the client through a deferred route; shared so late answers
+// from other threads land somewhere that still exists.
+struct Answers {
+    std::mutex mutex;
+    std::vector<Response> items;
+    std::size_t size() {
+        std::lock_guard lock{mutex};
+        return items.size();
+    }
+};
+
+std::shared_ptr<Answers> run_deferred(DeferredHandler handler) {
+    Router router;
+    router.add_deferred(http::verb::get, "/later", std::move(handler));
+    nexu::config::HttpSettings settings;
+    const RequestPipeline pipeline{std::move(router), settings};
+    HttpRequest message{http::verb::get, "/later", 11};
+    auto pending = pipeline.prepare(message.base(), "127.0.0.1");
+    auto answers = std::make_shared<Answers>();
+    pipeline.run(pending, message, [answers](Response response) {
+        std::lock_guard lock{answers->mutex};
+        answers->items.push_back(std::move(response));
+    });
+    return answers;
+}
+
+}  // namespace
+
+TEST_CASE("a deferred handler answers later, from another thread, exactly once", "[api]") {
+    Respond saved;
+    auto answers =
+        run_deferred([&](const Request&, Respond respond) { saved = std::move(respond); });
+    CHECK(answers->size() == 0);
+    std::thread worker([&] {
+        saved(json_response(http::status::ok, "{}"));
+        saved(json_response(http::status::accepted, "{}"));
+    });
+    worker.join();
+    saved = nullptr;  // the last copy goes: no 500 after a real answer
+    REQUIRE(answers->size() == 1);
+    CHECK(answers->items[0].result() == http::status::ok);
+}
+
+TEST_CASE("a deferred handler that throws or drops its responder gets a 500", "[api]") {
+    auto thrown = run_deferred([](const Request&, Respond) { throw std::runtime_error("x"); });
+    REQUIRE(thrown->size() == 1);
+    CHECK(thrown->items[0].result() == http::status::internal_server_error);
+    auto dropped = run_deferred([](const Request&, Respond) {});
+    REQUIRE(dropped->size() == 1);
+    CHECK(dropped->items[0].result() == http::status::internal_server_error);
+    auto answered_twice = run_deferred([](const Request&, Respond respond) {
+        respond(json_response(http::status::ok, "{}"));
+        respond(json_response(http::status::accepted, "{}"));
+    });
+    REQUIRE(answered_twice->size() == 1);
+    CHECK(answered_twice->items[0].result() == http::status::ok);
 }
