@@ -1,19 +1,19 @@
 // nexu: the server. Wiring only: read the settings once, prepare the data
 // directory and the key, build the routes, serve until SIGTERM/SIGINT, then
 // drain in-flight requests within the grace period and exit 0.
-#include <sodium.h>
-#include <sys/resource.h>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <csignal>
-#include <filesystem>
-#include <iostream>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
-#include <thread>
-#include <vector>
+#include <sys/resource.h>
 
 #include "api/listener.hpp"
 #include "api/system_routes.hpp"
@@ -58,15 +58,18 @@ Result<infrastructure::SecretKey> load_or_create_key(const config::Config& confi
     if (auto created = infrastructure::create_master_key(config.key_file); !created) {
         return tl::make_unexpected(created.error());
     }
-    spdlog::warn("created a development master key at {} (NEXU_CREATE_KEY=true); keep it safe, "
-                 "the data cannot be read without it",
-                 config.key_file.string());
+    spdlog::warn(
+        "created a development master key at {} (NEXU_CREATE_KEY=true); keep it safe, "
+        "the data cannot be read without it",
+        config.key_file.string());
     return infrastructure::load_master_key(config.key_file);
 }
 
 // Polls until the last connection has gone or the grace period is over, then
 // stops the io_context so main can return.
-void stop_when_drained(net::io_context& io, net::steady_timer& timer, const api::Listener& listener,
+void stop_when_drained(net::io_context& io,
+                       net::steady_timer& timer,
+                       const api::Listener& listener,
                        std::chrono::steady_clock::time_point deadline) {
     const auto open = listener.connection_count();
     if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
@@ -125,7 +128,8 @@ int main(int argc, char** argv) {
                                        std::pair{config->state_dir, "NEXU_STATE_DIR"}}) {
         if (auto problem = prepare_directory(dir, setting)) return fail_start(*problem);
     }
-    if (auto probe = infrastructure::probe_data_dir(config->data_dir, config->instance_id); !probe) {
+    if (auto probe = infrastructure::probe_data_dir(config->data_dir, config->instance_id);
+        !probe) {
         return fail_start("NEXU_DATA_DIR: " + config->data_dir.string() +
                           " does not take a durable write: " + probe.error().context);
     }
@@ -134,22 +138,22 @@ int main(int argc, char** argv) {
 
     api::Router router;
     std::vector<api::ReadinessCheck> checks;
-    checks.push_back({"data_dir", [&config = *config]() -> std::optional<std::string> {
-                          auto probe = config::timed("ready_probe", [&] {
-                              return infrastructure::probe_data_dir(config.data_dir,
-                                                                    config.instance_id);
-                          });
-                          if (probe) return std::nullopt;
-                          spdlog::warn("readiness: data dir probe failed: {}",
-                                       probe.error().context);
-                          return probe.error().code == Errc::unavailable
-                                     ? "data directory unavailable (no space or stale handle)"
-                                     : "data directory not writable";
-                      }});
+    checks.push_back(
+        {"data_dir", [&config = *config]() -> std::optional<std::string> {
+             auto probe = config::timed("ready_probe", [&] {
+                 return infrastructure::probe_data_dir(config.data_dir, config.instance_id);
+             });
+             if (probe) return std::nullopt;
+             spdlog::warn("readiness: data dir probe failed: {}", probe.error().context);
+             return probe.error().code == Errc::unavailable
+                        ? "data directory unavailable (no space or stale handle)"
+                        : "data directory not writable";
+         }});
     checks.push_back({"key", [&key]() -> std::optional<std::string> {
                           return key ? std::nullopt : std::optional<std::string>{"key not loaded"};
                       }});
-    api::add_system_routes(router, {kVersion, config->instance_id, std::chrono::steady_clock::now()},
+    api::add_system_routes(router,
+                           {kVersion, config->instance_id, std::chrono::steady_clock::now()},
                            std::move(checks));
     const api::RequestPipeline pipeline{std::move(router), config->http};
 
@@ -174,7 +178,8 @@ int main(int argc, char** argv) {
                  kVersion, config->instance_id, config->http.bind_address, listener.port(),
                  config->data_dir.string(), config->http.io_threads, config->worker_threads);
     std::vector<std::thread> io_threads;
-    for (unsigned i = 1; i < config->http.io_threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+    for (unsigned i = 1; i < config->http.io_threads; ++i)
+        io_threads.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& thread : io_threads) thread.join();
     workers.join();

@@ -12,8 +12,8 @@ namespace {
 void print_usage(std::ostream& out) {
     out << "usage: nexuctl COMMAND [ARGS...]   (nexuctl COMMAND --help for each)\n\ncommands:\n";
     for (const auto& command : nexu::ctl::commands()) {
-        out << "  " << command.name << std::string(14 - command.name.size(), ' ')
-            << command.summary << '\n';
+        out << "  " << command.name << std::string(14 - command.name.size(), ' ') << command.summary
+            << '\n';
     }
 }
 

@@ -19,7 +19,8 @@ std::string_view trim(std::string_view text) {
 
 }  // namespace
 
-std::string client_address(std::string_view peer_address, std::string_view forwarded_for,
+std::string client_address(std::string_view peer_address,
+                           std::string_view forwarded_for,
                            const std::vector<config::Cidr>& trusted_proxies) {
     if (forwarded_for.empty() || !is_trusted(peer_address, trusted_proxies)) {
         return std::string{peer_address};
@@ -27,8 +28,8 @@ std::string client_address(std::string_view peer_address, std::string_view forwa
     std::string_view client = peer_address;
     while (!forwarded_for.empty()) {
         const auto comma = forwarded_for.rfind(',');
-        const auto hop = trim(comma == std::string_view::npos ? forwarded_for
-                                                              : forwarded_for.substr(comma + 1));
+        const auto hop =
+            trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
         if (!config::parse_ip_address(hop)) break;  // garbage: stop at the last good hop
         client = hop;
         if (!is_trusted(hop, trusted_proxies)) break;

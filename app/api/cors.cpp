@@ -7,10 +7,12 @@
 namespace nexu::api {
 
 namespace {
-constexpr const char* kAllowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, "
-                                      "X-Request-Id";
-constexpr const char* kExposeHeaders = "ETag, Location, X-Request-Id, Retry-After, "
-                                       "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
+constexpr const char* kAllowHeaders =
+    "Authorization, Content-Type, If-Match, If-None-Match, "
+    "X-Request-Id";
+constexpr const char* kExposeHeaders =
+    "ETag, Location, X-Request-Id, Retry-After, "
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset";
 }  // namespace
 
 bool CorsPolicy::is_allowed(std::string_view origin) const {

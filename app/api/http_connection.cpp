@@ -2,15 +2,15 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.hpp"
-#include "api/response_writer.hpp"
 #include "api/request_id.hpp"
+#include "api/response_writer.hpp"
 #include "config/metrics.hpp"
 
 namespace nexu::api {
@@ -32,8 +32,10 @@ metrics::Gauge& open_connections() {
 
 }  // namespace
 
-HttpConnection::HttpConnection(net::ip::tcp::socket socket, const RequestPipeline& pipeline,
-                               const config::HttpSettings& settings, net::thread_pool& workers,
+HttpConnection::HttpConnection(net::ip::tcp::socket socket,
+                               const RequestPipeline& pipeline,
+                               const config::HttpSettings& settings,
+                               net::thread_pool& workers,
                                ConnectionRegistry& registry)
     : stream_(std::move(socket)),
       pipeline_(pipeline),
@@ -44,9 +46,10 @@ HttpConnection::HttpConnection(net::ip::tcp::socket socket, const RequestPipelin
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) {
         const auto address = endpoint.address();
-        peer_address_ = address.is_v6() && address.to_v6().is_v4_mapped()
-                            ? net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string()
-                            : address.to_string();
+        peer_address_ =
+            address.is_v6() && address.to_v6().is_v4_mapped()
+                ? net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string()
+                : address.to_string();
     }
     stream_.socket().set_option(net::ip::tcp::no_delay{true}, ec);
     open_connections().add(1);
@@ -81,10 +84,10 @@ void HttpConnection::wait_for_request() {
     if (is_draining_) return close_gracefully();
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     stream_.expires_after(settings_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(8192), [self = shared_from_this()](
-                                                       beast::error_code ec, std::size_t bytes) {
-        self->on_first_bytes(ec, bytes);
-    });
+    stream_.async_read_some(buffer_.prepare(8192),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                                self->on_first_bytes(ec, bytes);
+                            });
 }
 
 void HttpConnection::on_first_bytes(beast::error_code ec, std::size_t bytes) {
@@ -104,24 +107,21 @@ void HttpConnection::read_header() {
     // The header deadline runs from the first byte, so a client that trickles
     // its header cannot hold the connection past it.
     stream_.expires_after(settings_.header_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-            self->on_header(ec, bytes);
-        });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                                self->on_header(ec, bytes);
+                            });
 }
 
 void HttpConnection::on_header(beast::error_code ec, std::size_t) {
     if (ec == http::error::header_limit) {
-        return send_error_and_close(
-            http::status::request_header_fields_too_large, "header-too-large",
-            "Request Header Fields Too Large",
-            "The header block is larger than " + std::to_string(settings_.max_header_bytes) +
-                " bytes.");
+        return send_error_and_close(http::status::request_header_fields_too_large,
+                                    "header-too-large", "Request Header Fields Too Large",
+                                    "The header block is larger than " +
+                                        std::to_string(settings_.max_header_bytes) + " bytes.");
     }
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
-        ec == net::error::eof || ec == net::error::connection_reset ||
-        ec == net::error::operation_aborted) {
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
         return close_gracefully();
     }
     if (ec) {
@@ -141,14 +141,15 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
 
     const auto expect = parser_->get()[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
-        auto proceed = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+        auto proceed =
+            std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
         stream_.expires_after(settings_.body_timeout);
-        http::async_write(stream_, *proceed,
-                          [self = shared_from_this(), proceed](beast::error_code write_ec,
-                                                                 std::size_t) {
-                              if (write_ec) return self->close_gracefully();
-                              self->read_body();
-                          });
+        http::async_write(
+            stream_, *proceed,
+            [self = shared_from_this(), proceed](beast::error_code write_ec, std::size_t) {
+                if (write_ec) return self->close_gracefully();
+                self->read_body();
+            });
         return;
     }
     read_body();
@@ -164,10 +165,10 @@ void HttpConnection::read_body() {
 
 void HttpConnection::on_body(beast::error_code ec, std::size_t) {
     if (ec == http::error::body_limit) {
-        pending_.early_response = problem(
-            http::status::payload_too_large, "payload-too-large", "Payload Too Large",
-            "The request body is larger than the limit of " + std::to_string(pending_.body_limit) +
-                " bytes.");
+        pending_.early_response =
+            problem(http::status::payload_too_large, "payload-too-large", "Payload Too Large",
+                    "The request body is larger than the limit of " +
+                        std::to_string(pending_.body_limit) + " bytes.");
         return send(std::move(*pending_.early_response), false);
     }
     if (ec == beast::error::timeout) {
@@ -228,8 +229,10 @@ void HttpConnection::on_write(beast::error_code ec, std::size_t) {
     wait_for_request();
 }
 
-void HttpConnection::send_error_and_close(http::status status, std::string_view slug,
-                                          std::string_view title, std::string_view detail) {
+void HttpConnection::send_error_and_close(http::status status,
+                                          std::string_view slug,
+                                          std::string_view title,
+                                          std::string_view detail) {
     send(problem(status, slug, title, detail), false);
 }
 
@@ -246,16 +249,16 @@ void HttpConnection::discard_until_closed() {
     // Read and drop what the client still sends, for a bounded time and size.
     stream_.expires_after(kLingerTime);
     buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](
-                                                            beast::error_code ec, std::size_t n) {
-        self->discarded_bytes_ += n;
-        if (ec || self->discarded_bytes_ > kMaxLingerBytes) {
-            beast::error_code ignored;
-            self->stream_.socket().close(ignored);
-            return;
-        }
-        self->discard_until_closed();
-    });
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                self->discarded_bytes_ += n;
+                                if (ec || self->discarded_bytes_ > kMaxLingerBytes) {
+                                    beast::error_code ignored;
+                                    self->stream_.socket().close(ignored);
+                                    return;
+                                }
+                                self->discard_until_closed();
+                            });
 }
 
 void HttpConnection::close_gracefully() {

@@ -1,13 +1,14 @@
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <memory>
-#include <optional>
-#include <string>
 
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
@@ -26,8 +27,10 @@ namespace beast = boost::beast;
 // to the strand.
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
-    HttpConnection(net::ip::tcp::socket socket, const RequestPipeline& pipeline,
-                   const config::HttpSettings& settings, net::thread_pool& workers,
+    HttpConnection(net::ip::tcp::socket socket,
+                   const RequestPipeline& pipeline,
+                   const config::HttpSettings& settings,
+                   net::thread_pool& workers,
                    ConnectionRegistry& registry);
     ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
@@ -50,7 +53,9 @@ private:
     void handle();
     void send(Response response, bool keep_alive);
     void on_write(beast::error_code ec, std::size_t bytes);
-    void send_error_and_close(http::status status, std::string_view slug, std::string_view title,
+    void send_error_and_close(http::status status,
+                              std::string_view slug,
+                              std::string_view title,
                               std::string_view detail);
     void reset_pending();
     void close_gracefully();

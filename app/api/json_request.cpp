@@ -34,10 +34,9 @@ tl::expected<nlohmann::json, Response> read_json_body(const Request& request,
     if (parsed) return std::move(*parsed);
     // parse_json's context is written to be shown: a position and a reason, no input echoed.
     const bool too_deep = parsed.error().code == Errc::limit_exceeded;
-    return tl::make_unexpected(problem(http::status::bad_request,
-                                       too_deep ? "json-too-deep" : "invalid-json",
-                                       too_deep ? "JSON Too Deep" : "Invalid JSON",
-                                       parsed.error().context));
+    return tl::make_unexpected(
+        problem(http::status::bad_request, too_deep ? "json-too-deep" : "invalid-json",
+                too_deep ? "JSON Too Deep" : "Invalid JSON", parsed.error().context));
 }
 
 }  // namespace nexu::api

@@ -7,8 +7,10 @@
 
 namespace nexu::api {
 
-Listener::Listener(net::io_context& io, const RequestPipeline& pipeline,
-                   const config::HttpSettings& settings, net::thread_pool& workers)
+Listener::Listener(net::io_context& io,
+                   const RequestPipeline& pipeline,
+                   const config::HttpSettings& settings,
+                   net::thread_pool& workers)
     : io_(io),
       acceptor_(net::make_strand(io)),
       retry_timer_(acceptor_.get_executor()),

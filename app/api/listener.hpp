@@ -1,10 +1,11 @@
 #pragma once
 
+#include <memory>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <memory>
 
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
@@ -20,8 +21,10 @@ namespace net = boost::asio;
 // connection_count() tells shutdown when they have all gone.
 class Listener {
 public:
-    Listener(net::io_context& io, const RequestPipeline& pipeline,
-             const config::HttpSettings& settings, net::thread_pool& workers);
+    Listener(net::io_context& io,
+             const RequestPipeline& pipeline,
+             const config::HttpSettings& settings,
+             net::thread_pool& workers);
 
     // Binds and listens; Errc::unavailable with the reason (e.g. the port is in
     // use) when it cannot.

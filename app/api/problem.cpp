@@ -5,8 +5,11 @@
 
 namespace nexu::api {
 
-Response problem(http::status status, std::string_view slug, std::string_view title,
-                 std::string_view detail, const std::vector<FieldError>& errors) {
+Response problem(http::status status,
+                 std::string_view slug,
+                 std::string_view title,
+                 std::string_view detail,
+                 const std::vector<FieldError>& errors) {
     nlohmann::json body{{"type", "/problems/" + std::string{slug}},
                         {"title", title},
                         {"status", static_cast<unsigned>(status)},

@@ -19,8 +19,11 @@ struct FieldError {
 // "errors" for validation failures. `slug` names the type, e.g. "not-found"
 // gives "type": "/problems/not-found". `detail` is shown to the client, so
 // it must never carry a secret, a path on disk or an internal error text.
-Response problem(http::status status, std::string_view slug, std::string_view title,
-                 std::string_view detail, const std::vector<FieldError>& errors = {});
+Response problem(http::status status,
+                 std::string_view slug,
+                 std::string_view title,
+                 std::string_view detail,
+                 const std::vector<FieldError>& errors = {});
 
 // Maps a typed error to its problem. Error::context goes to the log, never
 // to the client.

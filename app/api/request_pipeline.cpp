@@ -3,6 +3,7 @@
 #include <charconv>
 #include <mutex>
 #include <unordered_map>
+
 #include <spdlog/spdlog.h>
 
 #include "api/client_address.hpp"
@@ -38,7 +39,8 @@ struct RequestSeries {
 
 // The registry takes a lock and builds label vectors; a per-thread cache of
 // the series for each (method, route, status) keeps that off the hot path.
-void count_request(const PendingRequest& pending, unsigned status,
+void count_request(const PendingRequest& pending,
+                   unsigned status,
                    std::chrono::nanoseconds elapsed) {
     thread_local std::unordered_map<std::string, RequestSeries> cache;
     thread_local std::string key;
@@ -82,8 +84,8 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
                                  : http::to_string(header.method());
     pending.method_text.assign(method_text.data(), method_text.size());
     pending.request_id = request_id_for(header_value(header, "X-Request-Id"));
-    pending.client_address = client_address(
-        peer_address, header_value(header, "X-Forwarded-For"), settings_.trusted_proxies);
+    pending.client_address = client_address(peer_address, header_value(header, "X-Forwarded-For"),
+                                            settings_.trusted_proxies);
     pending.origin = std::string{header_value(header, http::field::origin)};
     pending.body_limit = settings_.max_body_bytes;
 
@@ -91,8 +93,7 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
     const std::string_view target_view{target.data(), target.size()};
     auto matched = router_.match(header.method(), target_view);
 
-    if (header.method() == http::verb::options &&
-        matched.kind != RouteMatch::Kind::bad_path) {
+    if (header.method() == http::verb::options && matched.kind != RouteMatch::Kind::bad_path) {
         // OPTIONS is answered here for every route: a CORS preflight, or the Allow list.
         auto probe = router_.match(http::verb::get, target_view);
         std::string allow = matched.allow;
@@ -124,10 +125,10 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
         pending.body_limit = matched.route->max_body_bytes;
     }
     if (const auto length = content_length(header); length && *length > pending.body_limit) {
-        pending.early_response = problem(
-            http::status::payload_too_large, "payload-too-large", "Payload Too Large",
-            "The request body is larger than the limit of " + std::to_string(pending.body_limit) +
-                " bytes.");
+        pending.early_response =
+            problem(http::status::payload_too_large, "payload-too-large", "Payload Too Large",
+                    "The request body is larger than the limit of " +
+                        std::to_string(pending.body_limit) + " bytes.");
         return pending;
     }
 
@@ -149,7 +150,8 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
             pending.early_response = std::move(response);
             return pending;
         }
-        case RouteMatch::Kind::found: break;
+        case RouteMatch::Kind::found:
+            break;
     }
 
     pending.route = matched.route;
@@ -200,7 +202,8 @@ private:
 
 }  // namespace
 
-void RequestPipeline::run(const PendingRequest& pending, const HttpRequest& message,
+void RequestPipeline::run(const PendingRequest& pending,
+                          const HttpRequest& message,
                           Respond respond) const noexcept {
     if (!pending.route->deferred_handler) return respond(run(pending, message));
     auto responder = std::make_shared<OnceResponder>(std::move(respond), pending.request_id);
@@ -234,7 +237,8 @@ Response RequestPipeline::run(const PendingRequest& pending,
     return internal_error();
 }
 
-void RequestPipeline::finish(const PendingRequest& pending, Response& response,
+void RequestPipeline::finish(const PendingRequest& pending,
+                             Response& response,
                              bool keep_alive) const {
     response.set("X-Request-Id", pending.request_id);
     response.set("X-Content-Type-Options", "nosniff");

@@ -1,9 +1,10 @@
 #pragma once
 
-#include <boost/beast/http/fields.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
+
+#include <boost/beast/http/fields.hpp>
 
 #include "api/cors.hpp"
 #include "api/http_types.hpp"
@@ -46,7 +47,8 @@ public:
 
     // Runs the route's handler, immediate or deferred, and passes its response
     // to `respond` exactly once (a 500 if the handler throws or drops it).
-    void run(const PendingRequest& pending, const HttpRequest& message,
+    void run(const PendingRequest& pending,
+             const HttpRequest& message,
              Respond respond) const noexcept;
 
     // Adds the headers every response carries, then logs and counts it.

@@ -29,7 +29,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 // completes a literal) and decodes the parts bound to parameters.
 enum class SegmentsMatch { yes, no, bad_encoding };
 
-SegmentsMatch match_segments(const Route& route, const std::vector<std::string_view>& parts,
+SegmentsMatch match_segments(const Route& route,
+                             const std::vector<std::string_view>& parts,
                              PathParams& params) {
     params.clear();
     std::size_t i = 0;
@@ -102,7 +103,10 @@ bool query_param(std::string_view target, std::string_view name, std::string& ou
     return false;
 }
 
-void Router::add(http::verb method, std::string_view pattern, Handler handler, Dispatch dispatch,
+void Router::add(http::verb method,
+                 std::string_view pattern,
+                 Handler handler,
+                 Dispatch dispatch,
                  std::size_t max_body_bytes) {
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern must start with '/': " + std::string{pattern});
@@ -126,8 +130,11 @@ void Router::add(http::verb method, std::string_view pattern, Handler handler, D
     routes_.push_back(std::move(route));
 }
 
-void Router::add_deferred(http::verb method, std::string_view pattern, DeferredHandler handler,
-                          Dispatch dispatch, std::size_t max_body_bytes) {
+void Router::add_deferred(http::verb method,
+                          std::string_view pattern,
+                          DeferredHandler handler,
+                          Dispatch dispatch,
+                          std::size_t max_body_bytes) {
     add(method, pattern, Handler{}, dispatch, max_body_bytes);
     routes_.back().deferred_handler = std::move(handler);
 }

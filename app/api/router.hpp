@@ -27,8 +27,8 @@ enum class Dispatch { io_thread, worker };
 struct Route {
     http::verb method;
     std::string pattern;  // "/api/v1/collections/{c}/documents/{id}"; "{path...}" takes the rest
-    Handler handler;                    // either this...
-    DeferredHandler deferred_handler;   // ...or this
+    Handler handler;      // either this...
+    DeferredHandler deferred_handler;  // ...or this
     Dispatch dispatch = Dispatch::worker;
     std::size_t max_body_bytes = 0;  // 0: the configured JSON body limit
 
@@ -51,10 +51,16 @@ struct RouteMatch {
 // matching needs no lock. HEAD falls back to the GET route.
 class Router {
 public:
-    void add(http::verb method, std::string_view pattern, Handler handler,
-             Dispatch dispatch = Dispatch::worker, std::size_t max_body_bytes = 0);
-    void add_deferred(http::verb method, std::string_view pattern, DeferredHandler handler,
-                      Dispatch dispatch = Dispatch::io_thread, std::size_t max_body_bytes = 0);
+    void add(http::verb method,
+             std::string_view pattern,
+             Handler handler,
+             Dispatch dispatch = Dispatch::worker,
+             std::size_t max_body_bytes = 0);
+    void add_deferred(http::verb method,
+                      std::string_view pattern,
+                      DeferredHandler handler,
+                      Dispatch dispatch = Dispatch::io_thread,
+                      std::size_t max_body_bytes = 0);
 
     // `target` may carry a query string; it is ignored here.
     RouteMatch match(http::verb method, std::string_view target) const;

@@ -10,8 +10,8 @@ namespace nexu::api {
 namespace {
 
 std::string health_prefix(const SystemInfo& info) {
-    const nlohmann::json fixed{{"status", "ok"}, {"version", info.version},
-                               {"instance", info.instance_id}};
+    const nlohmann::json fixed{
+        {"status", "ok"}, {"version", info.version}, {"instance", info.instance_id}};
     auto text = fixed.dump();
     text.back() = ',';
     return text + "\"uptime_s\":";
@@ -43,7 +43,8 @@ void add_system_routes(Router& router, SystemInfo info, std::vector<ReadinessChe
             return json_response(http::status::ok,
                                  nlohmann::json{{"status", "ready"}, {"checks", results}}.dump());
         }
-        auto response = problem(http::status::service_unavailable, "not-ready", "Not Ready", failed);
+        auto response =
+            problem(http::status::service_unavailable, "not-ready", "Not Ready", failed);
         auto body = nlohmann::json::parse(response.body());
         body["checks"] = std::move(results);
         response.body() = body.dump();

@@ -1,8 +1,8 @@
 #include "config/cidr.hpp"
 
-#include <arpa/inet.h>
-
 #include <charconv>
+
+#include <arpa/inet.h>
 
 namespace nexu::config {
 

@@ -11,7 +11,8 @@ namespace {
 // spdlog prints levels in lower case; the original system's lines say INFO.
 class UpperLevelFlag final : public spdlog::custom_flag_formatter {
 public:
-    void format(const spdlog::details::log_msg& msg, const std::tm&,
+    void format(const spdlog::details::log_msg& msg,
+                const std::tm&,
                 spdlog::memory_buf_t& dest) override {
         const auto name = level_name(msg.level);
         dest.append(name.data(), name.data() + name.size());
@@ -23,14 +24,21 @@ public:
 private:
     static std::string_view level_name(spdlog::level::level_enum level) {
         switch (level) {
-            case spdlog::level::trace: return "TRACE";
-            case spdlog::level::debug: return "DEBUG";
-            case spdlog::level::info: return "INFO";
-            case spdlog::level::warn: return "WARNING";
-            case spdlog::level::err: return "ERROR";
-            case spdlog::level::critical: return "CRITICAL";
+            case spdlog::level::trace:
+                return "TRACE";
+            case spdlog::level::debug:
+                return "DEBUG";
+            case spdlog::level::info:
+                return "INFO";
+            case spdlog::level::warn:
+                return "WARNING";
+            case spdlog::level::err:
+                return "ERROR";
+            case spdlog::level::critical:
+                return "CRITICAL";
             case spdlog::level::off:
-            case spdlog::level::n_levels: break;
+            case spdlog::level::n_levels:
+                break;
         }
         return "OFF";
     }

@@ -3,9 +3,10 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
+
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
-#include <string>
 
 namespace nexu::config {
 

@@ -61,7 +61,9 @@ void append_escaped(std::string& out, std::string_view value) {
     }
 }
 
-void append_labels(std::string& out, const Labels& labels, std::string_view extra_name = {},
+void append_labels(std::string& out,
+                   const Labels& labels,
+                   std::string_view extra_name = {},
                    std::string_view extra_value = {}) {
     if (labels.empty() && extra_name.empty()) return;
     out += '{';
@@ -89,7 +91,8 @@ std::string format_double(double value, bool is_precise = false) {
 
 }  // namespace
 
-Registry::Series& Registry::find_or_create(Kind kind, std::string_view family,
+Registry::Series& Registry::find_or_create(Kind kind,
+                                           std::string_view family,
                                            const Labels& labels) {
     auto key = series_key(family, labels);
     {
@@ -131,9 +134,8 @@ std::string Registry::render() const {
 
     std::string out;
     for (auto& [family, members] : families) {
-        std::sort(members.begin(), members.end(), [](const Series* a, const Series* b) {
-            return a->labels < b->labels;
-        });
+        std::sort(members.begin(), members.end(),
+                  [](const Series* a, const Series* b) { return a->labels < b->labels; });
         if (auto help = help_.find(family); help != help_.end()) {
             out += "# HELP " + family + ' ' + help->second + '\n';
         }
@@ -156,7 +158,8 @@ std::string Registry::render() const {
             for (std::size_t i = 0; i < Histogram::kBoundsSeconds.size(); ++i) {
                 cumulative += h.bucket(i);
                 out += family + "_bucket";
-                append_labels(out, series->labels, "le", format_double(Histogram::kBoundsSeconds[i]));
+                append_labels(out, series->labels, "le",
+                              format_double(Histogram::kBoundsSeconds[i]));
                 out += ' ' + std::to_string(cumulative) + '\n';
             }
             // +Inf and _count come from the same bucket sum so a scrape racing an

@@ -1,6 +1,7 @@
 #include "config/timing.hpp"
 
 #include <atomic>
+
 #include <spdlog/spdlog.h>
 
 #include "config/metrics.hpp"

@@ -1,8 +1,9 @@
 #pragma once
 
 #include <string>
-#include <tl/expected.hpp>
 #include <utility>
+
+#include <tl/expected.hpp>
 
 namespace nexu {
 
@@ -14,7 +15,7 @@ enum class Errc {
     invalid_argument,  // the input cannot be parsed or breaks a rule
     corrupt_object,    // stored bytes fail authentication or decoding
     io_error,
-    unavailable,  // out of space, stale handle, queue full: retrying later can help
+    unavailable,     // out of space, stale handle, queue full: retrying later can help
     limit_exceeded,  // a size, depth or work budget was exceeded
 };
 

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "api/cors.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace nexu::api;
 
@@ -28,8 +28,8 @@ TEST_CASE("an allowed preflight names methods and headers", "[api]") {
     CHECK(preflight.result() == http::status::no_content);
     CHECK(preflight[http::field::access_control_allow_methods] == "GET, PUT");
     const auto headers = preflight[http::field::access_control_allow_headers];
-    for (const auto* name : {"Authorization", "Content-Type", "If-Match", "If-None-Match",
-                             "X-Request-Id"}) {
+    for (const auto* name :
+         {"Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-Id"}) {
         CHECK(headers.find(name) != boost::beast::string_view::npos);
     }
 }

@@ -1,10 +1,12 @@
-#include <catch2/catch.hpp>
+#include "api/request_pipeline.hpp"
+
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
 #include "api/json_request.hpp"
-#include "api/request_pipeline.hpp"
 
 using namespace nexu::api;
 using nlohmann::json;
@@ -30,7 +32,8 @@ struct Exchange {
     Response response;
 };
 
-Exchange exchange(const RequestPipeline& pipeline, HttpRequest message,
+Exchange exchange(const RequestPipeline& pipeline,
+                  HttpRequest message,
                   std::string_view peer = "127.0.0.1") {
     message.prepare_payload();
     Exchange result{pipeline.prepare(message.base(), peer), {}};
@@ -43,7 +46,8 @@ Exchange exchange(const RequestPipeline& pipeline, HttpRequest message,
     return result;
 }
 
-HttpRequest post_json(std::string target, std::string body,
+HttpRequest post_json(std::string target,
+                      std::string body,
                       std::string content_type = "application/json") {
     HttpRequest message{http::verb::post, target, 11};
     message.set(http::field::content_type, content_type);
@@ -51,7 +55,9 @@ HttpRequest post_json(std::string target, std::string body,
     return message;
 }
 
-json body_of(const Response& response) { return json::parse(response.body()); }
+json body_of(const Response& response) {
+    return json::parse(response.body());
+}
 
 }  // namespace
 
@@ -69,7 +75,8 @@ TEST_CASE("every response carries the request id and security headers", "[api]")
     const RequestPipeline pipeline{echo_router(), settings};
     auto message = post_json("/echo/x", "{}");
     message.set("X-Request-Id", "client-id-1");
-    for (auto& result : {exchange(pipeline, message), exchange(pipeline, post_json("/nope", "{}"))}) {
+    for (auto& result :
+         {exchange(pipeline, message), exchange(pipeline, post_json("/nope", "{}"))}) {
         CHECK(result.response["X-Content-Type-Options"] == "nosniff");
         CHECK(result.response["X-Frame-Options"] == "DENY");
         CHECK(result.response["Referrer-Policy"] == "no-referrer");

@@ -1,12 +1,14 @@
-#include <catch2/catch.hpp>
-
 #include "api/router.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace nexu::api;
 using Kind = RouteMatch::Kind;
 
 namespace {
-Response ok(const Request&) { return json_response(http::status::ok, "{}"); }
+Response ok(const Request&) {
+    return json_response(http::status::ok, "{}");
+}
 
 Router sample_router() {
     Router router;
@@ -33,7 +35,8 @@ TEST_CASE("unknown paths and near misses are not found", "[api]") {
     const auto router = sample_router();
     CHECK(router.match(http::verb::get, "/nope").kind == Kind::not_found);
     CHECK(router.match(http::verb::get, "/health/").kind == Kind::not_found);
-    CHECK(router.match(http::verb::get, "/api/v1/collections//documents/x").kind == Kind::not_found);
+    CHECK(router.match(http::verb::get, "/api/v1/collections//documents/x").kind ==
+          Kind::not_found);
     CHECK(router.match(http::verb::get, "/api/v1/collections/a/documents").kind == Kind::not_found);
 }
 
@@ -52,7 +55,8 @@ TEST_CASE("HEAD uses the GET route", "[api]") {
     CHECK(match.route->method == http::verb::get);
 }
 
-TEST_CASE("a rest parameter takes the remaining segments and encoded slashes never split", "[api]") {
+TEST_CASE("a rest parameter takes the remaining segments and encoded slashes never split",
+          "[api]") {
     const auto router = sample_router();
     auto match = router.match(http::verb::get, "/api/v1/files/a/b%2Fc.txt");
     REQUIRE(match.kind == Kind::found);

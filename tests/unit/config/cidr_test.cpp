@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "config/cidr.hpp"
+
+#include <catch2/catch.hpp>
 
 using nexu::config::Cidr;
 

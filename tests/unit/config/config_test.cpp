@@ -1,7 +1,9 @@
-#include <catch2/catch.hpp>
+#include "config/config.hpp"
+
 #include <fstream>
 
-#include "config/config.hpp"
+#include <catch2/catch.hpp>
+
 #include "support/temp_dir.hpp"
 
 using nexu::config::load;
@@ -126,11 +128,11 @@ TEST_CASE("the command line selects an action", "[config]") {
 
 TEST_CASE("help lists every setting", "[config]") {
     const auto help = nexu::config::settings_help();
-    for (const auto* name : {"NEXU_BIND", "NEXU_PORT", "NEXU_DATA_DIR", "NEXU_LOGS_DIR",
-                             "NEXU_KEY_FILE", "NEXU_INSTANCE_ID", "NEXU_STATE_DIR",
-                             "NEXU_ADMIN_USERNAME", "NEXU_ADMIN_PASSWORD", "NEXU_ADMIN_PASSWORD_FILE",
-                             "NEXU_REDIS_URL", "NEXU_CORS_ORIGINS", "NEXU_TRUSTED_PROXIES",
-                             "NEXU_LOG_LEVEL"}) {
+    for (const auto* name :
+         {"NEXU_BIND", "NEXU_PORT", "NEXU_DATA_DIR", "NEXU_LOGS_DIR", "NEXU_KEY_FILE",
+          "NEXU_INSTANCE_ID", "NEXU_STATE_DIR", "NEXU_ADMIN_USERNAME", "NEXU_ADMIN_PASSWORD",
+          "NEXU_ADMIN_PASSWORD_FILE", "NEXU_REDIS_URL", "NEXU_CORS_ORIGINS", "NEXU_TRUSTED_PROXIES",
+          "NEXU_LOG_LEVEL"}) {
         INFO(name);
         CHECK(help.find(name) != std::string::npos);
     }

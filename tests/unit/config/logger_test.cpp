@@ -1,8 +1,9 @@
-#include <catch2/catch.hpp>
-#include <regex>
-#include <spdlog/details/log_msg.h>
-
 #include "config/logger.hpp"
+
+#include <regex>
+
+#include <catch2/catch.hpp>
+#include <spdlog/details/log_msg.h>
 
 namespace {
 std::string format(spdlog::level::level_enum level, std::string_view text) {

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "config/metrics.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace std::chrono_literals;
 

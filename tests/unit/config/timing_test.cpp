@@ -1,7 +1,8 @@
+#include "config/timing.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "config/metrics.hpp"
-#include "config/timing.hpp"
 
 TEST_CASE("timed returns the callable's result and feeds the task histogram", "[config]") {
     auto& histogram = nexu::metrics::registry().histogram("nexu_task_duration_seconds",
