@@ -1,12 +1,12 @@
 #include "config/config.hpp"
 
-#include <unistd.h>
-
 #include <charconv>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <string_view>
+
+#include <unistd.h>
 
 extern char** environ;
 
@@ -66,7 +66,9 @@ Problem parse_bytes(std::string_view text, std::size_t min, std::size_t max, std
     return std::nullopt;
 }
 
-Problem parse_milliseconds(std::string_view text, std::int64_t min, std::int64_t max,
+Problem parse_milliseconds(std::string_view text,
+                           std::int64_t min,
+                           std::int64_t max,
                            milliseconds& out) {
     std::int64_t value = 0;
     if (auto problem = parse_integer<std::int64_t>(text, min, max, value)) {
@@ -119,8 +121,8 @@ Problem parse_log_file_name(std::string_view text, std::string& out) {
 bool is_valid_instance_id(std::string_view id) {
     if (id.empty() || id.size() > 64) return false;
     for (const char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-' || c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         if (!ok) return false;
     }
     return true;
@@ -280,7 +282,8 @@ const std::vector<Setting>& settings() {
         {"NEXU_LOG_CONSOLE", "also log to standard output (default true)",
          [](Config& c, std::string_view v) { return parse_bool(v, c.log.console); },
          [](const Config& c) { return std::string{c.log.console ? "true" : "false"}; }},
-        {"NEXU_LOG_FILE", "log file name in NEXU_LOGS_DIR; {instance} is replaced (default app.log)",
+        {"NEXU_LOG_FILE",
+         "log file name in NEXU_LOGS_DIR; {instance} is replaced (default app.log)",
          [](Config& c, std::string_view v) { return parse_log_file_name(v, c.log.file_name); },
          [](const Config& c) { return c.log.file_name; }},
         {"NEXU_LOG_MAX_BYTES", "size at which the log file rotates (default 10MiB)",
@@ -293,18 +296,45 @@ const std::vector<Setting>& settings() {
              return parse_integer<std::size_t>(v, 1, 1000, c.log.max_files);
          },
          [](const Config& c) { return std::to_string(c.log.max_files); }},
-        {"NEXU_SLOW_TASK_MS", "timed tasks this slow are logged at INFO, faster ones at DEBUG "
-                              "(default 50)",
+        {"NEXU_SLOW_TASK_MS",
+         "timed tasks this slow are logged at INFO, faster ones at DEBUG "
+         "(default 50)",
          [](Config& c, std::string_view v) {
              return parse_milliseconds(v, 0, 3'600'000, c.slow_task_threshold);
          },
          [](const Config& c) { return std::to_string(c.slow_task_threshold.count()); }},
-        {"NEXU_SYNC_INTERVAL_MS", "how often reads catch up with other instances' commits "
-                                  "(default 100)",
+        {"NEXU_SYNC_INTERVAL_MS",
+         "how often reads catch up with other instances' commits "
+         "(default 100)",
          [](Config& c, std::string_view v) {
              return parse_milliseconds(v, 1, 60'000, c.sync_interval);
          },
          [](const Config& c) { return std::to_string(c.sync_interval.count()); }},
+        {"NEXU_CACHE_BYTES", "memory budget of the decrypted-document cache (default 256MiB)",
+         [](Config& c, std::string_view v) {
+             return parse_bytes(v, 1024 * 1024, std::size_t{1} << 40, c.storage.cache_bytes);
+         },
+         [](const Config& c) { return std::to_string(c.storage.cache_bytes); }},
+        {"NEXU_CHECKPOINT_LOG_BYTES",
+         "log bytes after which a checkpoint is written (default 64MiB)",
+         [](Config& c, std::string_view v) {
+             return parse_bytes(v, 64 * 1024, std::size_t{1} << 40, c.storage.checkpoint_log_bytes);
+         },
+         [](const Config& c) { return std::to_string(c.storage.checkpoint_log_bytes); }},
+        {"NEXU_CHECKPOINT_LOG_RECORDS",
+         "log records after which a checkpoint is written (default 100000)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::uint64_t>(v, 100, 1'000'000'000,
+                                                 c.storage.checkpoint_log_records);
+         },
+         [](const Config& c) { return std::to_string(c.storage.checkpoint_log_records); }},
+        {"NEXU_RETENTION_GRACE_MS",
+         "how long superseded commit files are kept; longer than any "
+         "writer pause (default 60000)",
+         [](Config& c, std::string_view v) {
+             return parse_milliseconds(v, 1'000, 86'400'000, c.storage.retention_grace);
+         },
+         [](const Config& c) { return std::to_string(c.storage.retention_grace.count()); }},
         {"NEXU_REDIS_URL", "redis://HOST:PORT[/DB] for chat fan-out and shared rate limits",
          [](Config& c, std::string_view v) -> Problem {
              if (!v.empty() && !v.starts_with("redis://")) return "must start with redis://";
@@ -384,9 +414,9 @@ tl::expected<CommandLine, ConfigError> parse_command_line(int argc, const char* 
         } else if (arg.starts_with("--config=")) {
             command.config_file = std::string{arg.substr(9)};
         } else {
-            return tl::make_unexpected(ConfigError{
-                "unknown argument '" + std::string{arg} +
-                "' (allowed: --config FILE, --print-config, --help, --version)"});
+            return tl::make_unexpected(
+                ConfigError{"unknown argument '" + std::string{arg} +
+                            "' (allowed: --config FILE, --print-config, --help, --version)"});
         }
     }
     return command;
@@ -401,8 +431,8 @@ tl::expected<Config, ConfigError> load(const std::map<std::string, std::string>&
         }
         for (const auto& [name, value] : values) {
             if (!find_setting(name)) {
-                return tl::make_unexpected(ConfigError{
-                    config_file.string() + ": unknown setting " + name + " (see nexu --help)"});
+                return tl::make_unexpected(ConfigError{config_file.string() + ": unknown setting " +
+                                                       name + " (see nexu --help)"});
             }
         }
     }
@@ -425,8 +455,8 @@ tl::expected<Config, ConfigError> load(const std::map<std::string, std::string>&
         }
     }
     if (!config.admin_password.empty() && !config.admin_password_file.empty()) {
-        return tl::make_unexpected(ConfigError{
-            "NEXU_ADMIN_PASSWORD and NEXU_ADMIN_PASSWORD_FILE: set only one of them"});
+        return tl::make_unexpected(
+            ConfigError{"NEXU_ADMIN_PASSWORD and NEXU_ADMIN_PASSWORD_FILE: set only one of them"});
     }
     const auto placeholder = config.log.file_name.find("{instance}");
     if (placeholder != std::string::npos) {

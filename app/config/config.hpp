@@ -6,8 +6,9 @@
 #include <filesystem>
 #include <map>
 #include <string>
-#include <tl/expected.hpp>
 #include <vector>
+
+#include <tl/expected.hpp>
 
 #include "config/cidr.hpp"
 #include "config/logger.hpp"
@@ -36,6 +37,14 @@ struct WebSocketSettings {
     std::size_t max_frame_bytes = 64 * 1024;
 };
 
+// The encrypted store's budgets and thresholds (docs/storage.md).
+struct StorageSettings {
+    std::size_t cache_bytes = 256 * 1024 * 1024;          // decrypted-document cache
+    std::size_t checkpoint_log_bytes = 64 * 1024 * 1024;  // log since the last checkpoint...
+    std::uint64_t checkpoint_log_records = 100'000;       // ...or records, whichever first
+    milliseconds retention_grace{60'000};  // superseded commit files are kept this long
+};
+
 // Everything `nexu` and `nexuctl` read at start: environment (NEXU_*) over
 // an optional config file over the defaults. Immutable after load.
 struct Config {
@@ -50,6 +59,7 @@ struct Config {
     std::string instance_id;             // defaults to the host name
     milliseconds slow_task_threshold{50};
     milliseconds sync_interval{100};
+    StorageSettings storage;
     std::string redis_url;
     std::string admin_username;
     std::string admin_password;  // secret: never printed or logged

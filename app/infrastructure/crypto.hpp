@@ -1,0 +1,123 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <sodium.h>
+
+#include "domain/error.hpp"
+#include "infrastructure/secret_key.hpp"
+
+namespace nexu::infrastructure {
+
+// What a subkey is for; each purpose has its own crypto_kdf context, so a key
+// for tokens can never open a document.
+enum class KeyPurpose { documents, files, tokens, manifests };
+
+// The process's key material: the master key (from NEXU_KEY_FILE) and the
+// subkeys derived from it with crypto_kdf_derive_from_key (context per purpose,
+// subkey id = key version). Every sealed object names its key id, so rotation
+// re-encrypts in the background while old ids stay readable.
+//
+// Thread-safe after construction (const methods only); keys are wiped when the
+// Crypto is destroyed. Creating one also disables core dumps.
+class Crypto {
+public:
+    static constexpr std::size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    static constexpr std::size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    static constexpr std::size_t kSealOverheadBytes = kNonceBytes + kTagBytes;
+
+    // Derives the subkeys of versions 1..current_key_id. Errc::unavailable if
+    // libsodium does not initialise.
+    static Result<std::unique_ptr<Crypto>> create(SecretKey master,
+                                                  std::uint32_t current_key_id = 1);
+    // Loads NEXU_KEY_FILE (load_master_key: mode 0600, 64 hex characters) and
+    // creates the Crypto; the error names the setting.
+    static Result<std::unique_ptr<Crypto>> from_key_file(const std::filesystem::path& key_file);
+
+    Crypto(const Crypto&) = delete;
+    Crypto& operator=(const Crypto&) = delete;
+    ~Crypto();
+
+    std::uint32_t current_key_id() const noexcept { return current_key_id_; }
+
+    // XChaCha20-Poly1305 with a random nonce: returns nonce || ciphertext || tag.
+    // `associated` binds the object to its identity (format, collection, id,
+    // revision or seq, key id); open() with any other identity fails.
+    Result<std::string> seal(KeyPurpose purpose,
+                             std::uint32_t key_id,
+                             std::string_view plaintext,
+                             std::string_view associated) const;
+    // Appends the sealed form to `out` (no extra copy on the commit path).
+    Result<void> seal_into(std::string& out,
+                           KeyPurpose purpose,
+                           std::uint32_t key_id,
+                           std::string_view plaintext,
+                           std::string_view associated) const;
+    // Errc::corrupt_object when authentication fails; Errc::invalid_argument
+    // for an unknown key id.
+    Result<std::string> open(KeyPurpose purpose,
+                             std::uint32_t key_id,
+                             std::string_view sealed,
+                             std::string_view associated) const;
+
+    // The raw subkey for a purpose (for secretstream); nullptr if unknown.
+    const SecretKey* subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept;
+
+private:
+    Crypto() = default;
+    std::uint32_t current_key_id_ = 1;
+    std::map<std::pair<int, std::uint32_t>, SecretKey> subkeys_;
+};
+
+// Streamed encryption of large blobs (crypto_secretstream_xchacha20poly1305):
+// a header, then one sealed chunk per push; the last chunk carries the FINAL
+// tag, and a reader that never sees it reports truncation.
+class StreamSealer {
+public:
+    static Result<StreamSealer> start(const Crypto& crypto,
+                                      KeyPurpose purpose,
+                                      std::uint32_t key_id,
+                                      std::string_view associated);
+    // The stream header, to be stored before the first chunk.
+    const std::string& header() const { return header_; }
+    // Seals one chunk; `is_last` marks the end of the stream.
+    std::string push(std::string_view chunk, bool is_last);
+    // Sealed chunk size for a plaintext chunk of `bytes`.
+    static constexpr std::size_t sealed_size(std::size_t bytes) {
+        return bytes + crypto_secretstream_xchacha20poly1305_ABYTES;
+    }
+
+private:
+    crypto_secretstream_xchacha20poly1305_state state_{};
+    std::string header_;
+    std::string associated_;
+};
+
+class StreamOpener {
+public:
+    static Result<StreamOpener> start(const Crypto& crypto,
+                                      KeyPurpose purpose,
+                                      std::uint32_t key_id,
+                                      std::string_view header,
+                                      std::string_view associated);
+    // Opens one sealed chunk; Errc::corrupt_object if it fails, or if a chunk
+    // follows the final one.
+    Result<std::string> pull(std::string_view sealed_chunk);
+    // Errc::corrupt_object unless the final chunk was seen: truncation.
+    Result<void> finish() const;
+
+private:
+    crypto_secretstream_xchacha20poly1305_state state_{};
+    std::string associated_;
+    bool saw_final_ = false;
+};
+
+// setrlimit(RLIMIT_CORE, 0): key material must not end up in a core file.
+void disable_core_dumps() noexcept;
+
+}  // namespace nexu::infrastructure
