@@ -1,7 +1,15 @@
 #pragma once
 
+#include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
+
+namespace nexu::infrastructure {
+class Crypto;
+class Store;
+}  // namespace nexu::infrastructure
 
 namespace nexu::ctl {
 
@@ -19,5 +27,19 @@ std::span<const Command> commands();
 
 // Subcommands, one file each.
 int run_keygen(std::span<const std::string_view> args);
+int run_verify(std::span<const std::string_view> args);
+int run_export(std::span<const std::string_view> args);
+int run_import(std::span<const std::string_view> args);
+
+// For verify, export and import (verify_command.cpp): the store opened from
+// --data-dir/--key-file/--state-dir over the server's settings (NEXU_DATA_DIR,
+// NEXU_KEY_FILE, NEXU_STATE_DIR). Prints the problem and returns the exit
+// status on failure. `positional` receives the other arguments.
+int open_store_for_command(std::string_view command,
+                           std::span<const std::string_view> args,
+                           std::vector<std::string>& positional,
+                           std::unique_ptr<infrastructure::Crypto>& crypto,
+                           std::unique_ptr<infrastructure::Store>& store);
+int run_jsonpath(std::span<const std::string_view> args);
 
 }  // namespace nexu::ctl
