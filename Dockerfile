@@ -9,7 +9,6 @@ RUN apt-get update \
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY app ./app
-COPY bench/CMakeLists.txt ./bench/CMakeLists.txt
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEXU_TESTS=OFF \
  && cmake --build build --target nexu nexuctl
 

@@ -13,7 +13,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include "api/listener.hpp"
 #include "api/system_routes.hpp"
@@ -21,7 +20,11 @@
 #include "config/timing.hpp"
 #include "config/version.hpp"
 #include "infrastructure/data_dir_probe.hpp"
+#include "infrastructure/crypto.hpp"
 #include "infrastructure/master_key.hpp"
+#include "infrastructure/posix_env.hpp"
+#include "infrastructure/store.hpp"
+#include "repositories/document_repository.hpp"
 
 namespace {
 
@@ -33,15 +36,9 @@ constexpr int kCannotStart = 1;
 
 int fail_start(const std::string& message) {
     spdlog::critical("cannot start: {}", message);
-    spdlog::shutdown();
+    spdlog::default_logger()->flush();  // not shutdown(): the store may still log as it closes
     std::cerr << "nexu: " << message << '\n';
     return kCannotStart;
-}
-
-// Key material must never land in a core file.
-void disable_core_dumps() {
-    const rlimit none{0, 0};
-    ::setrlimit(RLIMIT_CORE, &none);
 }
 
 std::optional<std::string> prepare_directory(const std::filesystem::path& dir,
@@ -52,17 +49,36 @@ std::optional<std::string> prepare_directory(const std::filesystem::path& dir,
     return std::nullopt;
 }
 
-Result<infrastructure::SecretKey> load_or_create_key(const config::Config& config) {
+// Creates the key file on first start when NEXU_CREATE_KEY allows it (development).
+Result<void> ensure_key_file(const config::Config& config) {
     auto key = infrastructure::load_master_key(config.key_file);
-    if (key || key.error().code != Errc::not_found || !config.create_key_if_missing) return key;
+    if (key || key.error().code != Errc::not_found || !config.create_key_if_missing) {
+        return key ? Result<void>{} : tl::make_unexpected(key.error());
+    }
     if (auto created = infrastructure::create_master_key(config.key_file); !created) {
         return tl::make_unexpected(created.error());
     }
-    spdlog::warn(
-        "created a development master key at {} (NEXU_CREATE_KEY=true); keep it safe, "
-        "the data cannot be read without it",
-        config.key_file.string());
-    return infrastructure::load_master_key(config.key_file);
+    spdlog::warn("created a development master key at {} (NEXU_CREATE_KEY=true); keep it safe, "
+                 "the data cannot be read without it",
+                 config.key_file.string());
+    return {};
+}
+
+// Opens the store unless the key does not open this data directory: then the
+// server still serves, and /ready answers 503 naming the key, so an operator
+// sees the mistake instead of a crash loop. nullptr in that case.
+Result<std::unique_ptr<infrastructure::Store>> open_store(const config::Config& config,
+                                                          const infrastructure::Crypto& crypto) {
+    auto& env = infrastructure::default_env();
+    if (auto matches = infrastructure::check_data_dir_key(env, config.data_dir, crypto);
+        !matches && matches.error().code == Errc::invalid_argument) {
+        spdlog::error("NEXU_KEY_FILE: {}; not opening the store", matches.error().context);
+        return std::unique_ptr<infrastructure::Store>{};
+    }
+    return config::timed("open_store", [&] {
+        return infrastructure::Store::open(env, config.data_dir, config.state_dir, crypto,
+                                           infrastructure::store_settings_from(config));
+    });
 }
 
 // Polls until the last connection has gone or the grace period is over, then
@@ -111,7 +127,7 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    disable_core_dumps();
+    infrastructure::disable_core_dumps();  // before any key material is read
     std::signal(SIGPIPE, SIG_IGN);
     if (auto problem = prepare_directory(config->log.logs_dir, "NEXU_LOGS_DIR")) {
         std::cerr << "nexu: " << *problem << '\n';
@@ -133,8 +149,15 @@ int main(int argc, char** argv) {
         return fail_start("NEXU_DATA_DIR: " + config->data_dir.string() +
                           " does not take a durable write: " + probe.error().context);
     }
-    auto key = load_or_create_key(*config);
-    if (!key) return fail_start(key.error().context);
+    if (auto key_file = ensure_key_file(*config); !key_file) {
+        return fail_start(key_file.error().context);
+    }
+    auto crypto = infrastructure::Crypto::from_key_file(config->key_file);
+    if (!crypto) return fail_start(crypto.error().context);
+    auto store = open_store(*config, **crypto);
+    if (!store) return fail_start("NEXU_DATA_DIR: cannot open the store: " + store.error().context);
+    std::optional<repositories::DocumentRepository> documents;
+    if (*store) documents.emplace(**store);
 
     api::Router router;
     std::vector<api::ReadinessCheck> checks;
@@ -149,8 +172,14 @@ int main(int argc, char** argv) {
                         ? "data directory unavailable (no space or stale handle)"
                         : "data directory not writable";
          }});
-    checks.push_back({"key", [&key]() -> std::optional<std::string> {
-                          return key ? std::nullopt : std::optional<std::string>{"key not loaded"};
+    checks.push_back({"key", [&documents]() -> std::optional<std::string> {
+                          if (!documents) return "key does not decrypt the data directory";
+                          auto checked = documents->check_key();
+                          if (checked) return std::nullopt;
+                          spdlog::warn("readiness: key check failed: {}", checked.error().context);
+                          return checked.error().code == Errc::invalid_argument
+                                     ? "key does not decrypt the data directory"
+                                     : "key check could not read the data directory";
                       }});
     api::add_system_routes(router,
                            {kVersion, config->instance_id, std::chrono::steady_clock::now()},
@@ -183,6 +212,9 @@ int main(int argc, char** argv) {
     io.run();
     for (auto& thread : io_threads) thread.join();
     workers.join();
+    // The store writes its high-water marks and logs as it closes: before the logger goes.
+    documents.reset();
+    store->reset();
     spdlog::info("stopped");
     spdlog::shutdown();
     return 0;

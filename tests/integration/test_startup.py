@@ -6,6 +6,7 @@ import stat
 import time
 
 import pytest
+import requests
 
 from nexu_server import NexuServer, eventually, parse_response, run_nexu
 
@@ -164,3 +165,20 @@ def test_several_instances_write_their_own_log_files(make_server):
     second.stop()
     assert sorted(os.listdir(shared_logs)) == ["app-alpha.log", "app-beta.log"]
     assert "instance=alpha" in open(shared_logs + "/app-alpha.log").read()
+
+
+def test_a_wrong_key_serves_health_but_ready_names_the_key(make_server):
+    first = make_server().start()
+    assert requests.get(first.base + "/ready", timeout=5).status_code == 200
+    first.stop()
+    os.remove(first.key_file)
+    second = make_server(root=first.root, port=first.port)  # creates a new, different key
+    second.start()
+    try:
+        assert requests.get(second.base + "/health", timeout=5).status_code == 200
+        ready = requests.get(second.base + "/ready", timeout=5)
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["key"] == "key does not decrypt the data directory"
+        assert ready.json()["checks"]["data_dir"] == "ok"
+    finally:
+        second.stop()
