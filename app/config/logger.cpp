@@ -1,5 +1,6 @@
 #include "config/logger.hpp"
 
+#include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -7,6 +8,8 @@
 namespace nexu::config {
 
 namespace {
+
+constexpr std::size_t kLogQueueLines = 64 * 1024;
 
 // spdlog prints levels in lower case; the original system's lines say INFO.
 class UpperLevelFlag final : public spdlog::custom_flag_formatter {
@@ -62,7 +65,13 @@ std::optional<std::string> init_logging(const LogSettings& settings) {
     } catch (const spdlog::spdlog_ex& e) {
         return std::string{"NEXU_LOGS_DIR: cannot open the log file: "} + e.what();
     }
-    auto logger = std::make_shared<spdlog::logger>(kLoggerName, sinks.begin(), sinks.end());
+    // Lines are formatted and written by one logging thread: a request thread only
+    // queues its line, so a flush of the file (up to a second of lines) never
+    // stalls it. When the queue is full, callers wait rather than lose lines.
+    spdlog::init_thread_pool(kLogQueueLines, 1);
+    auto logger = std::make_shared<spdlog::async_logger>(kLoggerName, sinks.begin(), sinks.end(),
+                                                         spdlog::thread_pool(),
+                                                         spdlog::async_overflow_policy::block);
     logger->set_formatter(make_log_formatter());
     logger->set_level(settings.level);
     logger->flush_on(spdlog::level::warn);
