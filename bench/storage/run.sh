@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Storage benchmarks (docs/storage.md, bench/storage/FIGURES.md): durable
+# Storage benchmarks (docs/storage.md, BENCHMARKS.md): durable
 # writes against SQLite (WAL, synchronous=FULL) and the original design, reads,
 # scans, startup and memory, on the disk holding build/. QUICK=1 for a short run.
 set -euo pipefail

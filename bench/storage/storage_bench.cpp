@@ -1,5 +1,5 @@
 // Storage benchmarks, side by side in one run; prints a Markdown report
-// (bench/storage/FIGURES.md). Usage: storage_bench DIR [--quick]
+// (BENCHMARKS.md). Usage: storage_bench DIR [--quick]
 // DIR must be on the disk being measured (not tmpfs). Durable writes of 1 KiB
 // documents against SQLite (WAL, synchronous=FULL, one transaction per write)
 // and against the original design (re-encrypt and rewrite the whole
