@@ -5,6 +5,7 @@ directory; it is stopped by its pid, never by name.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -28,10 +29,33 @@ def nexuctl_binary():
     return path
 
 
+# Test servers listen below the kernel's ephemeral range (32768 and up by
+# default), so an outgoing connection of a parallel test cannot take a port
+# between the moment it is chosen and the moment the server binds it.
+TEST_PORTS = (20000, 32000)
+
+
+def free_port_block(count):
+    """A base port such that base .. base+count-1 can all be bound now."""
+    for _ in range(200):
+        base = random.randrange(TEST_PORTS[0], TEST_PORTS[1] - count)
+        held = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no block of %d free ports" % count)
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port_block(1)
 
 
 def eventually(seconds, predicate, interval=0.02):

@@ -8,7 +8,7 @@ import subprocess
 import requests
 import yaml
 
-from nexu_server import free_port, nexu_binary
+from nexu_server import free_port_block, nexu_binary
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -69,7 +69,7 @@ def test_dockerfile_is_multi_stage_non_root_with_a_healthcheck():
 
 
 def test_cluster_script_runs_nginx_over_two_instances_and_stops_by_pid(tmp_path):
-    port = free_port()
+    port = free_port_block(10)  # nginx, two instances, redis at +9
     bin_dir = os.path.dirname(nexu_binary())
     script = os.path.join(ROOT, "deploy", "cluster.sh")
     args = ["--dir", str(tmp_path), "--port", str(port), "--bin", bin_dir]
