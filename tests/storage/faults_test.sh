@@ -7,6 +7,7 @@
 # once space is freed. Each case that cannot run here says why and is skipped.
 # Usage: faults_test.sh DRIVER
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 driver=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/nexu-faults-XXXXXX")
 mounted=
@@ -16,9 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 key=$work/master.key
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$key"
-echo >> "$key"
-chmod 600 "$key"
+write_test_key "$key"
 
 if command -v strace > /dev/null && strace -f -o /dev/null true 2> /dev/null; then
     cases=0

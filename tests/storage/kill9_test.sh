@@ -5,6 +5,7 @@
 # objects, and startup to ready (median) within 2 s at 10,000+ documents.
 # Usage: kill9_test.sh DRIVER [CYCLES]. Stops processes by pid only.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 driver=$1
 cycles=${2:-100}
 work=$(mktemp -d "${TMPDIR:-/tmp}/nexu-kill9-XXXXXX")
@@ -15,9 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 key=$work/master.key
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$key"
-echo >> "$key"
-chmod 600 "$key"
+write_test_key "$key"
 common=(--data "$work/db" --state "$work/state" --key "$key")
 
 "$driver" populate "${common[@]}" --count 10000

@@ -6,6 +6,7 @@
 # the same new id created from both at once has exactly one winner, TRIALS
 # times. Usage: multi_instance_test.sh DRIVER [SECONDS] [TRIALS]
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 driver=$1
 seconds=${2:-20}
 trials=${3:-1000}
@@ -19,9 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 key=$work/master.key
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$key"
-echo >> "$key"
-chmod 600 "$key"
+write_test_key "$key"
 
 # run_pair NAME DIR_A DIR_B: the counter and the create race on two dirs.
 run_pair() {
