@@ -8,6 +8,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "domain/access/collection_rules.hpp"
+
 namespace nexu::api {
 
 namespace http = boost::beast::http;
@@ -26,6 +28,9 @@ struct Request {
     std::string_view route;  // the matched pattern, e.g. /api/v1/collections/{c}
     std::string_view request_id;
     std::string_view client_address;
+    // The caller: anonymous unless a valid bearer token came with the request
+    // (an invalid one is answered 401 before the handler runs).
+    const domain::access::Principal& principal;
 
     std::string_view param(std::string_view name) const;
 };

@@ -27,6 +27,17 @@ Response problem(http::status status,
     return response;
 }
 
+Response unauthorized() {
+    auto response = problem(http::status::unauthorized, "unauthorized", "Unauthorized",
+                            "A valid access token is required.");
+    response.set(http::field::www_authenticate, "Bearer");
+    return response;
+}
+
+Response forbidden(std::string_view detail) {
+    return problem(http::status::forbidden, "forbidden", "Forbidden", detail);
+}
+
 Response problem_for(const Error& error, std::string_view request_id) {
     switch (error.code) {
         case Errc::not_found:

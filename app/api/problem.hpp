@@ -25,6 +25,14 @@ Response problem(http::status status,
                  std::string_view detail,
                  const std::vector<FieldError>& errors = {});
 
+// The one 401 answer for a missing, malformed, expired or revoked token, with
+// `WWW-Authenticate: Bearer`: identical whatever the reason, so it tells an
+// attacker nothing.
+Response unauthorized();
+
+// 403: the caller is known but may not do this.
+Response forbidden(std::string_view detail = "You do not have permission to do this.");
+
 // Maps a typed error to its problem. Error::context goes to the log, never
 // to the client.
 Response problem_for(const Error& error, std::string_view request_id);

@@ -1,5 +1,6 @@
 #include "api/request_pipeline.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <mutex>
 #include <unordered_map>
@@ -66,8 +67,13 @@ void count_request(const PendingRequest& pending,
 
 }  // namespace
 
-RequestPipeline::RequestPipeline(Router router, const config::HttpSettings& settings)
-    : router_(std::move(router)), settings_(settings), cors_(settings.cors_origins) {
+RequestPipeline::RequestPipeline(Router router,
+                                 const config::HttpSettings& settings,
+                                 Authenticate authenticate)
+    : router_(std::move(router)),
+      settings_(settings),
+      cors_(settings.cors_origins),
+      authenticate_(std::move(authenticate)) {
     metrics::registry().describe("nexu_http_requests_total", "HTTP requests answered.");
     metrics::registry().describe("nexu_http_request_duration_seconds",
                                  "Time from the end of the header block to the response.");
@@ -200,7 +206,40 @@ private:
     std::string request_id_;
 };
 
+// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+std::optional<std::string_view> bearer_token(std::string_view header) {
+    constexpr std::string_view kScheme = "bearer ";
+    if (header.size() <= kScheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < kScheme.size(); ++i) {
+        const auto c = static_cast<unsigned char>(header[i]);
+        if (std::tolower(c) != kScheme[i]) return std::nullopt;
+    }
+    auto token = header.substr(kScheme.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    if (token.empty()) return std::nullopt;
+    return token;
+}
+
 }  // namespace
+
+std::variant<domain::access::Principal, Response> RequestPipeline::caller_of(
+    const PendingRequest& pending,
+    const HttpRequest& message) const {
+    if (pending.route->credentials == Credentials::ignored) return domain::access::Principal{};
+    const auto header = message.find(http::field::authorization);
+    if (header == message.end()) return domain::access::Principal{};
+    const auto token = bearer_token({header->value().data(), header->value().size()});
+    if (!token || !authenticate_) return unauthorized();
+    auto principal = authenticate_(*token);
+    if (principal) return std::move(*principal);
+    if (principal.error().code == Errc::unavailable) {
+        return problem_for(principal.error(), pending.request_id);
+    }
+    spdlog::info("token refused route={} request_id={}: {}", pending.route_label,
+                 pending.request_id, principal.error().context);
+    return unauthorized();
+}
 
 void RequestPipeline::run(const PendingRequest& pending,
                           const HttpRequest& message,
@@ -208,8 +247,16 @@ void RequestPipeline::run(const PendingRequest& pending,
     if (!pending.route->deferred_handler) return respond(run(pending, message));
     auto responder = std::make_shared<OnceResponder>(std::move(respond), pending.request_id);
     try {
-        const Request request{message, pending.params, pending.route_label, pending.request_id,
-                              pending.client_address};
+        auto caller = caller_of(pending, message);
+        if (auto* refused = std::get_if<Response>(&caller)) {
+            return responder->answer(std::move(*refused));
+        }
+        const Request request{message,
+                              pending.params,
+                              pending.route_label,
+                              pending.request_id,
+                              pending.client_address,
+                              std::get<domain::access::Principal>(caller)};
         pending.route->deferred_handler(
             request, [responder](Response response) { responder->answer(std::move(response)); });
     } catch (const std::exception& e) {
@@ -224,8 +271,14 @@ void RequestPipeline::run(const PendingRequest& pending,
 Response RequestPipeline::run(const PendingRequest& pending,
                               const HttpRequest& message) const noexcept {
     try {
-        const Request request{message, pending.params, pending.route_label, pending.request_id,
-                              pending.client_address};
+        auto caller = caller_of(pending, message);
+        if (auto* refused = std::get_if<Response>(&caller)) return std::move(*refused);
+        const Request request{message,
+                              pending.params,
+                              pending.route_label,
+                              pending.request_id,
+                              pending.client_address,
+                              std::get<domain::access::Principal>(caller)};
         return pending.route->handler(request);
     } catch (const std::exception& e) {
         spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <variant>
 #include <string>
 
 #include <boost/beast/http/fields.hpp>
@@ -10,6 +12,8 @@
 #include "api/http_types.hpp"
 #include "api/router.hpp"
 #include "config/config.hpp"
+#include "domain/access/collection_rules.hpp"
+#include "domain/error.hpp"
 
 namespace nexu::api {
 
@@ -31,12 +35,20 @@ struct PendingRequest {
     std::optional<Response> early_response;
 };
 
+// Turns a bearer token into the caller. Any error is answered with the one
+// 401 problem (Errc::unavailable with a 503: the check could not be made).
+// Runs on the route's dispatch thread, so it may read the store.
+using Authenticate =
+    std::function<Result<domain::access::Principal>(std::string_view bearer_token)>;
+
 // The socket-free part of HTTP handling: routing, limits, request ids,
 // security and CORS headers, the access log line and request metrics.
 // Thread-safe after construction (the router is read-only).
 class RequestPipeline {
 public:
-    RequestPipeline(Router router, const config::HttpSettings& settings);
+    RequestPipeline(Router router,
+                    const config::HttpSettings& settings,
+                    Authenticate authenticate = {});
 
     PendingRequest prepare(const http::request_header<>& header,
                            std::string_view peer_address) const;
@@ -57,9 +69,14 @@ public:
     const Router& router() const { return router_; }
 
 private:
+    // The caller of a request, or the response that refuses it.
+    std::variant<domain::access::Principal, Response> caller_of(const PendingRequest& pending,
+                                                                const HttpRequest& message) const;
+
     Router router_;
     const config::HttpSettings& settings_;
     CorsPolicy cors_;
+    Authenticate authenticate_;
 };
 
 }  // namespace nexu::api

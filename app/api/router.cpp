@@ -107,11 +107,13 @@ void Router::add(http::verb method,
                  std::string_view pattern,
                  Handler handler,
                  Dispatch dispatch,
-                 std::size_t max_body_bytes) {
+                 std::size_t max_body_bytes,
+                 Credentials credentials) {
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern must start with '/': " + std::string{pattern});
     }
-    Route route{method, std::string{pattern}, std::move(handler), {}, dispatch, max_body_bytes, {}};
+    Route route{method,         std::string{pattern}, std::move(handler), {}, dispatch,
+                max_body_bytes, credentials,          {}};
     for (const auto part : split_path(pattern)) {
         Route::Segment segment;
         if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
@@ -134,8 +136,9 @@ void Router::add_deferred(http::verb method,
                           std::string_view pattern,
                           DeferredHandler handler,
                           Dispatch dispatch,
-                          std::size_t max_body_bytes) {
-    add(method, pattern, Handler{}, dispatch, max_body_bytes);
+                          std::size_t max_body_bytes,
+                          Credentials credentials) {
+    add(method, pattern, Handler{}, dispatch, max_body_bytes, credentials);
     routes_.back().deferred_handler = std::move(handler);
 }
 

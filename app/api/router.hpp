@@ -24,6 +24,11 @@ using DeferredHandler = std::function<void(const Request&, Respond respond)>;
 // or scan run on the worker pool; only cheap, non-blocking ones on io threads.
 enum class Dispatch { io_thread, worker };
 
+// Whether the pipeline reads the bearer token before the handler runs. The
+// login, register and refresh routes ignore it, so a client that sends a stale
+// access token with every request can still log in or refresh.
+enum class Credentials { checked, ignored };
+
 struct Route {
     http::verb method;
     std::string pattern;  // "/api/v1/collections/{c}/documents/{id}"; "{path...}" takes the rest
@@ -31,6 +36,7 @@ struct Route {
     DeferredHandler deferred_handler;  // ...or this
     Dispatch dispatch = Dispatch::worker;
     std::size_t max_body_bytes = 0;  // 0: the configured JSON body limit
+    Credentials credentials = Credentials::checked;
 
     struct Segment {
         std::string text;  // the literal, or the parameter's name
@@ -55,12 +61,14 @@ public:
              std::string_view pattern,
              Handler handler,
              Dispatch dispatch = Dispatch::worker,
-             std::size_t max_body_bytes = 0);
+             std::size_t max_body_bytes = 0,
+             Credentials credentials = Credentials::checked);
     void add_deferred(http::verb method,
                       std::string_view pattern,
                       DeferredHandler handler,
                       Dispatch dispatch = Dispatch::io_thread,
-                      std::size_t max_body_bytes = 0);
+                      std::size_t max_body_bytes = 0,
+                      Credentials credentials = Credentials::checked);
 
     // `target` may carry a query string; it is ignored here.
     RouteMatch match(http::verb method, std::string_view target) const;

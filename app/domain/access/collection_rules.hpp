@@ -33,6 +33,8 @@ struct CollectionRules {
 // permissions those roles grant.
 struct Principal {
     std::string user_id;  // empty when anonymous
+    std::string username;
+    std::string session_id;  // the login (refresh family) the access token belongs to
     std::vector<std::string> roles;
     PermissionSet permissions;
 

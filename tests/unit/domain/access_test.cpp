@@ -12,7 +12,11 @@ CollectionRules rules(const char* read, const char* write) {
 
 Principal user(std::string id, std::vector<std::string> roles = {"user"},
                std::vector<std::string> permissions = {}) {
-    return {std::move(id), std::move(roles), PermissionSet{std::move(permissions)}};
+    Principal principal;
+    principal.user_id = std::move(id);
+    principal.roles = std::move(roles);
+    principal.permissions = PermissionSet{std::move(permissions)};
+    return principal;
 }
 
 const Principal kAnonymous{};
@@ -77,7 +81,9 @@ TEST_CASE("the access table of API.md", "[domain][access]") {
 }
 
 TEST_CASE("anonymous principals never hold roles or permissions", "[domain][access]") {
-    Principal forged{"", {"admin"}, PermissionSet{{"collections:*:read"}}};
+    Principal forged;
+    forged.roles = {"admin"};
+    forged.permissions = PermissionSet{{"collections:*:read"}};
     CHECK_FALSE(forged.is_admin());
     CHECK_FALSE(collection_access(forged, "notes", rules("owner", "owner"), Action::read).allowed);
 }
