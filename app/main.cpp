@@ -1,9 +1,13 @@
 // nexu: the server. Wiring only: read the settings once, prepare the data
 // directory and the key, build the routes, serve until SIGTERM/SIGINT, then
 // drain in-flight requests within the grace period and exit 0.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <tuple>
+#include <variant>
 #include <thread>
 #include <vector>
 
@@ -14,17 +18,28 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "api/auth_routes.hpp"
 #include "api/listener.hpp"
+#include "api/rate_limits.hpp"
 #include "api/system_routes.hpp"
+#include "api/user_routes.hpp"
 #include "config/config.hpp"
 #include "config/timing.hpp"
 #include "config/version.hpp"
-#include "infrastructure/data_dir_probe.hpp"
+#include "domain/password_policy.hpp"
+#include "domain/token_bucket.hpp"
 #include "infrastructure/crypto.hpp"
+#include "infrastructure/data_dir_probe.hpp"
+#include "infrastructure/jwt_codec.hpp"
+#include "infrastructure/password_hasher.hpp"
 #include "infrastructure/master_key.hpp"
 #include "infrastructure/posix_env.hpp"
 #include "infrastructure/store.hpp"
+#include "repositories/account_service.hpp"
 #include "repositories/document_repository.hpp"
+#include "repositories/role_repository.hpp"
+#include "repositories/session_repository.hpp"
+#include "repositories/user_repository.hpp"
 
 namespace {
 
@@ -81,6 +96,93 @@ Result<std::unique_ptr<infrastructure::Store>> open_store(const config::Config& 
     });
 }
 
+// The rate limits of the settings; a bad one exits 2 naming it.
+std::variant<api::RateLimits::Settings, std::string> rate_limit_settings(const config::AuthSettings& auth) {
+    api::RateLimits::Settings limits;
+    for (const auto& [text, setting, burst, out] :
+         {std::tuple{&auth.rate_api_per_address, "NEXU_RATE_API_PER_ADDRESS", auth.rate_api_burst,
+                     &limits.api_per_address},
+          std::tuple{&auth.rate_auth_per_address, "NEXU_RATE_AUTH_PER_ADDRESS", 0u,
+                     &limits.auth_per_address},
+          std::tuple{&auth.rate_login_per_account, "NEXU_RATE_LOGIN_PER_ACCOUNT", 0u,
+                     &limits.login_failures_per_account}}) {
+        auto parsed = domain::RateLimit::parse(*text, burst);
+        if (!parsed) return std::string{setting} + ": " + parsed.error().context;
+        *out = *parsed;
+    }
+    return limits;
+}
+
+// Accounts over the store: users, roles, sessions, the Argon2id pool and the
+// JWT codec, wired into the AccountService the routes use.
+struct Accounts {
+    Accounts(repositories::DocumentRepository& documents,
+             const infrastructure::Crypto& crypto,
+             const config::AuthSettings& auth,
+             net::thread_pool& workers)
+        : users(documents, crypto),
+          roles(documents),
+          sessions(documents, crypto, ids, auth.refresh_token_lifetime),
+          hasher({auth.password_threads != 0 ? auth.password_threads
+                                              : std::max(1u, std::thread::hardware_concurrency() / 2),
+                  auth.password_queue, auth.password_opslimit, auth.password_memlimit_bytes}),
+          tokens([&crypto](std::uint32_t version) {
+                     return crypto.subkey(infrastructure::KeyPurpose::tokens, version);
+                 },
+                 crypto.current_key_id()),
+          service(users, roles, sessions, hasher, tokens, ids,
+                  [&workers](std::function<void()> work) { net::post(workers, std::move(work)); },
+                  {auth.access_token_lifetime, auth.refresh_token_lifetime, std::chrono::seconds{60}}) {}
+
+    infrastructure::UuidV7Generator ids;
+    repositories::UserRepository users;
+    repositories::RoleRepository roles;
+    repositories::SessionRepository sessions;
+    infrastructure::PasswordHasher hasher;
+    infrastructure::JwtCodec tokens;
+    repositories::AccountService service;
+};
+
+// The first admin from NEXU_ADMIN_USERNAME and NEXU_ADMIN_PASSWORD(_FILE),
+// created when no user holds the admin role. A message naming the setting
+// when it cannot be.
+std::optional<std::string> ensure_first_admin(const config::Config& config,
+                                              Accounts& accounts,
+                                              const domain::PasswordPolicy& policy) {
+    if (config.admin_username.empty()) return std::nullopt;
+    std::string password = config.admin_password;
+    if (!config.admin_password_file.empty()) {
+        std::ifstream file{config.admin_password_file};
+        if (!file || !std::getline(file, password)) {
+            return "NEXU_ADMIN_PASSWORD_FILE: cannot read " + config.admin_password_file.string();
+        }
+    }
+    if (password.empty()) return "NEXU_ADMIN_PASSWORD: set it or NEXU_ADMIN_PASSWORD_FILE with NEXU_ADMIN_USERNAME";
+    if (auto why = domain::username_problem(config.admin_username)) return "NEXU_ADMIN_USERNAME: " + *why;
+    if (auto why = policy.problem(password, config.admin_username)) return "NEXU_ADMIN_PASSWORD: the password " + *why;
+
+    if (auto existing = accounts.users.find_by_username(config.admin_username)) {
+        if (!existing->has_role("admin")) {
+            spdlog::warn("NEXU_ADMIN_USERNAME names {}, an existing user without the admin role; not changed",
+                         config.admin_username);
+        }
+        return std::nullopt;
+    }
+    auto has_admin = accounts.users.any_holds_role("admin");
+    if (!has_admin) return "cannot look for an admin: " + has_admin.error().context;
+    if (*has_admin) return std::nullopt;
+    repositories::AccountService::NewUser admin;
+    admin.username = config.admin_username;
+    admin.password = std::move(password);
+    admin.roles = {"admin"};
+    auto created = accounts.service.create_user_now(std::move(admin));
+    if (!created && created.error().code != Errc::conflict) {  // conflict: another instance made it
+        return "cannot create the first admin: " + created.error().context;
+    }
+    if (created) spdlog::info("created the first admin {}", config.admin_username);
+    return std::nullopt;
+}
+
 // Polls until the last connection has gone or the grace period is over, then
 // stops the io_context so main can return.
 void stop_when_drained(net::io_context& io,
@@ -120,6 +222,11 @@ int main(int argc, char** argv) {
     const auto config = config::load(config::process_environment(), command->config_file);
     if (!config) {
         std::cerr << "nexu: " << config.error().message << '\n';
+        return kBadSetting;
+    }
+    const auto limits_or_problem = rate_limit_settings(config->auth);
+    if (const auto* problem = std::get_if<std::string>(&limits_or_problem)) {
+        std::cerr << "nexu: " << *problem << '\n';
         return kBadSetting;
     }
     if (command->action == config::CommandLine::Action::print_config) {
@@ -184,10 +291,31 @@ int main(int argc, char** argv) {
     api::add_system_routes(router,
                            {kVersion, config->instance_id, std::chrono::steady_clock::now()},
                            std::move(checks));
-    const api::RequestPipeline pipeline{std::move(router), config->http};
+
+    // Accounts, when the store is open.
+    net::thread_pool workers{config->worker_threads};
+    api::RateLimits rate_limits{std::get<api::RateLimits::Settings>(limits_or_problem)};
+    const domain::PasswordPolicy password_policy;
+    std::optional<Accounts> accounts;
+    api::Authenticate authenticate;
+    if (documents) {
+        accounts.emplace(*documents, **crypto, config->auth, workers);
+        if (auto problem = ensure_first_admin(*config, *accounts, password_policy)) {
+            std::cerr << "nexu: " << *problem << '\n';
+            spdlog::critical("cannot start: {}", *problem);
+            return problem->starts_with("NEXU_") ? kBadSetting : kCannotStart;
+        }
+        api::add_auth_routes(router, accounts->service, rate_limits, password_policy,
+                             {config->auth.registration_open});
+        api::add_user_routes(router, accounts->service, accounts->users, accounts->roles);
+        authenticate = [&service = accounts->service](std::string_view token) {
+            return service.authenticate(token);
+        };
+    }
+    const api::RequestPipeline pipeline{std::move(router), config->http, std::move(authenticate),
+                                        &rate_limits};
 
     net::io_context io{static_cast<int>(config->http.io_threads)};
-    net::thread_pool workers{config->worker_threads};
     api::Listener listener{io, pipeline, config->http, workers};
     if (auto opened = listener.open(); !opened) return fail_start(opened.error().context);
     listener.start_accepting();

@@ -6,7 +6,8 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config make libboost1.81-dev nlohmann-json3-dev
-    libsodium-dev libspdlog-dev libfmt-dev catch2 libexpected-dev libre2-dev libhiredis-dev curl)
+    libsodium-dev libspdlog-dev libfmt-dev catch2 libexpected-dev libre2-dev libhiredis-dev curl
+    john-data)
 test_pkgs=(clang libclang-rt-14-dev python3 python3-pytest python3-requests python3-websockets
     python3-yaml redis-server nginx bindfs fuse3 strace)
 bench_pkgs=(wrk libsqlite3-dev)  # node and npm: the machine's own, checked below

@@ -69,11 +69,13 @@ void count_request(const PendingRequest& pending,
 
 RequestPipeline::RequestPipeline(Router router,
                                  const config::HttpSettings& settings,
-                                 Authenticate authenticate)
+                                 Authenticate authenticate,
+                                 RateLimits* rate_limits)
     : router_(std::move(router)),
       settings_(settings),
       cors_(settings.cors_origins),
-      authenticate_(std::move(authenticate)) {
+      authenticate_(std::move(authenticate)),
+      rate_limits_(rate_limits) {
     metrics::registry().describe("nexu_http_requests_total", "HTTP requests answered.");
     metrics::registry().describe("nexu_http_request_duration_seconds",
                                  "Time from the end of the header block to the response.");
@@ -164,6 +166,15 @@ PendingRequest RequestPipeline::prepare(const http::request_header<>& header,
     pending.route_label = matched.route->pattern;
     pending.params = std::move(matched.params);
     pending.dispatch = matched.route->dispatch;
+
+    if (rate_limits_ != nullptr && pending.route_label.starts_with("/api/v1/")) {
+        const auto decision = rate_limits_->take_api(pending.client_address);
+        if (!decision.allowed) {
+            pending.early_response = too_many_requests(rate_limits_->api_limit(), decision);
+            return pending;
+        }
+        pending.api_rate = decision;
+    }
 
     return pending;
 }
@@ -303,6 +314,10 @@ void RequestPipeline::finish(const PendingRequest& pending,
     }
     if (!pending.origin.empty() && pending.method != http::verb::options) {
         cors_.decorate(pending.origin, response);
+    }
+    // A route with a tighter limit of its own (login, register, refresh) has set them already.
+    if (pending.api_rate && response.find("RateLimit-Limit") == response.end()) {
+        set_rate_limit_headers(response, rate_limits_->api_limit(), *pending.api_rate);
     }
     response.keep_alive(keep_alive);
     response.prepare_payload();

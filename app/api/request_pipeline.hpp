@@ -9,6 +9,7 @@
 #include <boost/beast/http/fields.hpp>
 
 #include "api/cors.hpp"
+#include "api/rate_limits.hpp"
 #include "api/http_types.hpp"
 #include "api/router.hpp"
 #include "config/config.hpp"
@@ -32,6 +33,7 @@ struct PendingRequest {
     PathParams params;
     std::size_t body_limit = 0;
     Dispatch dispatch = Dispatch::io_thread;
+    std::optional<RateLimits::Decision> api_rate;  // for the RateLimit-* headers
     std::optional<Response> early_response;
 };
 
@@ -48,7 +50,8 @@ class RequestPipeline {
 public:
     RequestPipeline(Router router,
                     const config::HttpSettings& settings,
-                    Authenticate authenticate = {});
+                    Authenticate authenticate = {},
+                    RateLimits* rate_limits = nullptr);
 
     PendingRequest prepare(const http::request_header<>& header,
                            std::string_view peer_address) const;
@@ -77,6 +80,7 @@ private:
     const config::HttpSettings& settings_;
     CorsPolicy cors_;
     Authenticate authenticate_;
+    RateLimits* rate_limits_;
 };
 
 }  // namespace nexu::api

@@ -342,6 +342,76 @@ const std::vector<Setting>& settings() {
              return std::nullopt;
          },
          [](const Config& c) { return c.redis_url; }},
+        {"NEXU_REGISTRATION", "open (anyone may register) or closed (only admins create users)",
+         [](Config& c, std::string_view v) -> Problem {
+             if (v != "open" && v != "closed") return "must be open or closed";
+             c.auth.registration_open = v == "open";
+             return std::nullopt;
+         },
+         [](const Config& c) { return std::string{c.auth.registration_open ? "open" : "closed"}; }},
+        {"NEXU_ACCESS_TOKEN_TTL_S", "lifetime of access tokens in seconds (default 900)",
+         [](Config& c, std::string_view v) {
+             std::int64_t seconds = 0;
+             auto problem = parse_integer<std::int64_t>(v, 30, 24 * 3600, seconds);
+             c.auth.access_token_lifetime = std::chrono::seconds{seconds};
+             return problem;
+         },
+         [](const Config& c) { return std::to_string(c.auth.access_token_lifetime.count()); }},
+        {"NEXU_REFRESH_TOKEN_TTL_S",
+         "lifetime of a login session without a refresh, in seconds (default 2592000: 30 days)",
+         [](Config& c, std::string_view v) {
+             std::int64_t seconds = 0;
+             auto problem = parse_integer<std::int64_t>(v, 60, 365LL * 24 * 3600, seconds);
+             c.auth.refresh_token_lifetime = std::chrono::seconds{seconds};
+             return problem;
+         },
+         [](const Config& c) { return std::to_string(c.auth.refresh_token_lifetime.count()); }},
+        {"NEXU_PASSWORD_THREADS", "threads hashing passwords (default 0: half the cores, at least 1)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<unsigned>(v, 0, 64, c.auth.password_threads);
+         },
+         [](const Config& c) { return std::to_string(c.auth.password_threads); }},
+        {"NEXU_PASSWORD_QUEUE",
+         "logins waiting for a hashing thread at most; more get 503 (default 64)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 1, 100000, c.auth.password_queue);
+         },
+         [](const Config& c) { return std::to_string(c.auth.password_queue); }},
+        {"NEXU_PASSWORD_OPSLIMIT", "Argon2id passes (default 2; OWASP minimum with 19MiB)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<unsigned long long>(v, 1, 20, c.auth.password_opslimit);
+         },
+         [](const Config& c) { return std::to_string(c.auth.password_opslimit); }},
+        {"NEXU_PASSWORD_MEMLIMIT_BYTES", "Argon2id memory per hash (default 19MiB)",
+         [](Config& c, std::string_view v) {
+             return parse_bytes(v, 1024 * 1024, 4ULL * 1024 * 1024 * 1024,
+                                c.auth.password_memlimit_bytes);
+         },
+         [](const Config& c) { return std::to_string(c.auth.password_memlimit_bytes); }},
+        {"NEXU_RATE_LOGIN_PER_ACCOUNT", "failed logins per account, N/PERIOD (default 10/15m)",
+         [](Config& c, std::string_view v) {
+             c.auth.rate_login_per_account = std::string{v};
+             return Problem{};
+         },
+         [](const Config& c) { return c.auth.rate_login_per_account; }},
+        {"NEXU_RATE_AUTH_PER_ADDRESS",
+         "register, login and refresh requests per client address (default 50/10m)",
+         [](Config& c, std::string_view v) {
+             c.auth.rate_auth_per_address = std::string{v};
+             return Problem{};
+         },
+         [](const Config& c) { return c.auth.rate_auth_per_address; }},
+        {"NEXU_RATE_API_PER_ADDRESS", "/api/v1 requests per client address (default 100/1s)",
+         [](Config& c, std::string_view v) {
+             c.auth.rate_api_per_address = std::string{v};
+             return Problem{};
+         },
+         [](const Config& c) { return c.auth.rate_api_per_address; }},
+        {"NEXU_RATE_API_BURST", "burst of the /api/v1 per-address limit (default 200)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::uint32_t>(v, 1, 1000000, c.auth.rate_api_burst);
+         },
+         [](const Config& c) { return std::to_string(c.auth.rate_api_burst); }},
         {"NEXU_ADMIN_USERNAME", "the first admin, created at start when no admin exists",
          [](Config& c, std::string_view v) {
              c.admin_username = std::string{v};

@@ -45,6 +45,23 @@ struct StorageSettings {
     milliseconds retention_grace{60'000};  // superseded commit files are kept this long
 };
 
+// Accounts: registration, tokens, password hashing and the rate limits of
+// API.md. Rate limits are "N/PERIOD" texts, parsed (and refused with exit 2)
+// by domain::RateLimit in main.
+struct AuthSettings {
+    bool registration_open = true;
+    std::chrono::seconds access_token_lifetime{15 * 60};
+    std::chrono::seconds refresh_token_lifetime{30 * 24 * 3600};
+    unsigned password_threads = 0;  // 0: half the cores, at least 1
+    std::size_t password_queue = 64;
+    unsigned long long password_opslimit = 2;              // OWASP minimum: t=2 with m=19 MiB
+    std::size_t password_memlimit_bytes = 19 * 1024 * 1024;
+    std::string rate_login_per_account = "10/15m";
+    std::string rate_auth_per_address = "50/10m";
+    std::string rate_api_per_address = "100/1s";
+    std::uint32_t rate_api_burst = 200;
+};
+
 // Everything `nexu` and `nexuctl` read at start: environment (NEXU_*) over
 // an optional config file over the defaults. Immutable after load.
 struct Config {
@@ -60,6 +77,7 @@ struct Config {
     milliseconds slow_task_threshold{50};
     milliseconds sync_interval{100};
     StorageSettings storage;
+    AuthSettings auth;
     std::string redis_url;
     std::string admin_username;
     std::string admin_password;  // secret: never printed or logged

@@ -19,6 +19,8 @@ const char* context_of(KeyPurpose purpose) {
             return "nexutokn";
         case KeyPurpose::manifests:
             return "nexumani";
+        case KeyPurpose::lookups:
+            return "nexulook";
     }
     return "nexuunkn";
 }
@@ -40,8 +42,8 @@ Result<std::unique_ptr<Crypto>> Crypto::create(SecretKey master, std::uint32_t c
     disable_core_dumps();
     std::unique_ptr<Crypto> crypto{new Crypto()};
     crypto->current_key_id_ = current_key_id;
-    for (const auto purpose :
-         {KeyPurpose::documents, KeyPurpose::files, KeyPurpose::tokens, KeyPurpose::manifests}) {
+    for (const auto purpose : {KeyPurpose::documents, KeyPurpose::files, KeyPurpose::tokens,
+                               KeyPurpose::manifests, KeyPurpose::lookups}) {
         for (std::uint32_t id = 1; id <= current_key_id; ++id) {
             SecretKey subkey;
             crypto_kdf_derive_from_key(subkey.data(), subkey.size(), id, context_of(purpose),
@@ -59,6 +61,16 @@ Result<std::unique_ptr<Crypto>> Crypto::from_key_file(const std::filesystem::pat
 }
 
 Crypto::~Crypto() = default;  // SecretKey wipes itself
+
+std::string Crypto::keyed_hash(KeyPurpose purpose, std::string_view text) const {
+    constexpr std::size_t kHashBytes = 16;
+    unsigned char hash[kHashBytes];
+    const auto* key = subkey(purpose, 1);
+    crypto_generichash(hash, kHashBytes, bytes_of(text), text.size(), key->data(), key->size());
+    char hex[kHashBytes * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, kHashBytes);
+    return std::string{hex, kHashBytes * 2};
+}
 
 const SecretKey* Crypto::subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept {
     const auto found = subkeys_.find({static_cast<int>(purpose), key_id});

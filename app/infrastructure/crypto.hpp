@@ -16,7 +16,7 @@ namespace nexu::infrastructure {
 
 // What a subkey is for; each purpose has its own crypto_kdf context, so a key
 // for tokens can never open a document.
-enum class KeyPurpose { documents, files, tokens, manifests };
+enum class KeyPurpose { documents, files, tokens, manifests, lookups };
 
 // The process's key material: the master key (from NEXU_KEY_FILE) and the
 // subkeys derived from it with crypto_kdf_derive_from_key (context per purpose,
@@ -64,6 +64,12 @@ public:
                              std::uint32_t key_id,
                              std::string_view sealed,
                              std::string_view associated) const;
+
+    // Keyed BLAKE2b-128 of `text` as 32 hex characters, under key version 1 of
+    // `purpose`: stable names for lookups (usernames, e-mail addresses, token
+    // hashes) that reveal nothing to someone reading the data directory. Always
+    // version 1, so the names survive key rotation.
+    std::string keyed_hash(KeyPurpose purpose, std::string_view text) const;
 
     // The raw subkey for a purpose (for secretstream); nullptr if unknown.
     const SecretKey* subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept;
