@@ -89,6 +89,10 @@ Response patch_user(const Request& request,
                        "The body must be a JSON object.");
     }
     const bool is_admin = is_user_admin(request.principal);
+    // Someone else's record is invisible (404) before any field is judged.
+    if (!is_admin && request.param("id") != request.principal.user_id) {
+        return problem_for(Error{Errc::not_found, "not visible"}, request.request_id);
+    }
     for (const auto& [name, value] : body->items()) {
         if (name == "roles" || name == "disabled") {
             if (!is_admin) return forbidden("Only an admin can change roles or disable an account.");

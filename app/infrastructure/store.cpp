@@ -417,6 +417,14 @@ public:
 
     Result<VerifyReport> verify() override;
 
+    Result<void> sync(std::string_view collection) override {
+        return config::timed("store_sync", [&]() -> Result<void> {
+            auto coll = find(collection);
+            if (!coll) return tl::make_unexpected(coll.error());
+            return (*coll)->catch_up();
+        });
+    }
+
     Result<void> check_key() override {
         return config::timed("store_check_key",
                              [&] { return check_data_dir_key(env_, data_dir_, crypto_); });

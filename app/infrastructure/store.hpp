@@ -128,6 +128,10 @@ public:
                               std::string_view after_id,
                               const Visitor& visit) = 0;
     virtual Result<std::size_t> count(std::string_view collection) = 0;
+    // Catches up with other instances' commits now instead of within the sync
+    // interval: for a miss that may be another instance's fresh write (a user
+    // registered there a moment ago).
+    virtual Result<void> sync(std::string_view collection) = 0;
 
     // ---- the change sequence (chat) ----
     // Appends a record and returns its seq: gap-free and ordered across

@@ -58,6 +58,16 @@ Result<Json> DocumentRepository::find(std::string_view collection, std::string_v
     });
 }
 
+Result<Json> DocumentRepository::find_fresh(std::string_view collection, std::string_view id) const {
+    auto found = find(collection, id);
+    if (found || found.error().code != Errc::not_found) return found;
+    if (auto synced = store_.sync(collection); !synced) {
+        if (synced.error().code == Errc::not_found) return found;
+        return tl::make_unexpected(synced.error());
+    }
+    return find(collection, id);
+}
+
 Result<Json> DocumentRepository::create(std::string_view collection,
                                         std::string_view id,
                                         Json document) {

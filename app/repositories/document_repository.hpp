@@ -45,6 +45,9 @@ public:
 
     // The document with `_id` and `_rev`.
     Result<Json> find(std::string_view collection, std::string_view id) const;
+    // find(), but a miss first catches up with other instances' commits, so a
+    // document written a moment ago through another instance is found.
+    Result<Json> find_fresh(std::string_view collection, std::string_view id) const;
     // Creates; Errc::conflict when the id exists.
     Result<Json> create(std::string_view collection, std::string_view id, Json document);
     // Replaces (or creates when `expected` is nullopt or 0); `expected` = n is

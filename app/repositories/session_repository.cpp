@@ -68,7 +68,7 @@ Result<SessionRepository::Issued> SessionRepository::rotate(std::string_view ref
                                                             Clock::time_point now) {
     const auto parsed = parse(refresh_token);
     if (!parsed) return fail(Errc::not_found, "malformed refresh token");
-    auto session = documents_.find(kSessions, parsed->session_id);
+    auto session = documents_.find_fresh(kSessions, parsed->session_id);
     if (!session) return tl::make_unexpected(session.error());
     if (is_revoked(*session)) return fail(Errc::not_found, "session revoked");
     if (session->value("expires_at", std::int64_t{0}) <= domain::unix_seconds(now)) {
@@ -155,7 +155,7 @@ Result<std::size_t> SessionRepository::revoke_all_of(std::string_view user_id,
 }
 
 Result<bool> SessionRepository::is_active(std::string_view session_id, Clock::time_point now) const {
-    auto session = documents_.find(kSessions, session_id);
+    auto session = documents_.find_fresh(kSessions, session_id);
     if (!session) {
         if (session.error().code == Errc::not_found) return false;
         return tl::make_unexpected(session.error());
@@ -182,7 +182,7 @@ Result<SessionRepository::Ticket> SessionRepository::redeem_ticket(std::string_v
                                                                    Clock::time_point now) {
     if (ticket.size() != 43) return fail(Errc::not_found, "malformed ticket");
     const auto hash = crypto_.keyed_hash(infrastructure::KeyPurpose::tokens, ticket);
-    auto stored = documents_.find(kTickets, hash);
+    auto stored = documents_.find_fresh(kTickets, hash);
     if (!stored) return tl::make_unexpected(stored.error());
     // Removing it is the spend: of two upgrades racing, one removal wins.
     auto removed = documents_.remove(kTickets, hash, stored->at("_rev").get<std::uint64_t>());

@@ -88,14 +88,14 @@ Result<domain::User> UserRepository::create(domain::User user) {
 }
 
 Result<domain::User> UserRepository::find(std::string_view id) const {
-    auto stored = documents_.find(kUsers, id);
+    auto stored = documents_.find_fresh(kUsers, id);
     if (!stored) return tl::make_unexpected(stored.error());
     return to_user(*stored);
 }
 
 Result<domain::User> UserRepository::find_by_claim(Claim kind, std::string_view value) const {
     const auto collection = kind == Claim::username ? kUsernames : kEmails;
-    auto claim = documents_.find(collection, claim_id(kind, value));
+    auto claim = documents_.find_fresh(collection, claim_id(kind, value));
     if (!claim) return tl::make_unexpected(claim.error());
     auto user = find(claim->value("user", ""));
     if (!user) return user;

@@ -35,7 +35,7 @@ def server_env(**extra):
 def call(server, method, path, body=None, token=None, headers=None, raw=None):
     """One request; returns (status, headers dict with lower-case names, parsed JSON or bytes)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(server.base() + path, data=data, method=method)
+    request = urllib.request.Request(server.base + path, data=data, method=method)
     if body is not None and raw is None:
         request.add_header("Content-Type", "application/json")
     if token:
