@@ -27,6 +27,7 @@ std::span<const Command> commands();
 
 // Subcommands, one file each.
 int run_keygen(std::span<const std::string_view> args);
+int run_admin(std::span<const std::string_view> args);
 int run_verify(std::span<const std::string_view> args);
 int run_export(std::span<const std::string_view> args);
 int run_import(std::span<const std::string_view> args);

@@ -492,3 +492,26 @@ def test_no_secret_in_any_log(server):
     for secret in (ADMIN_PASSWORD, USER_PASSWORD, master_hex, "$argon2id$", "refresh_token\":"):
         assert secret not in logs, secret
     assert "eyJ" not in logs  # no JWT, whole or in part
+
+
+def test_nexuctl_admin_create(tmp_path):
+    import subprocess
+    from nexu_server import nexuctl_binary
+    with NexuServer(env=FAST_HASH) as server:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NEXU_DATA_DIR": server.data_dir,
+               "NEXU_KEY_FILE": server.key_file, "NEXU_STATE_DIR": str(tmp_path / "ctl-state")}
+        ctl = [nexuctl_binary(), "admin", "create"]
+        weak = subprocess.run(ctl + ["boss"], input="password1234\n", env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert weak.returncode == 2 and "too common" in weak.stderr
+        made = subprocess.run(ctl + ["boss"], input="a strong admin passphrase\n", env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        assert "passphrase" not in made.stdout + made.stderr
+        again = subprocess.run(ctl + ["boss"], input="a strong admin passphrase\n", env=env,
+                               capture_output=True, text=True, timeout=60)
+        assert again.returncode == 1 and "taken" in again.stderr
+        # The running server sees the new admin at once.
+        pair = login(server, "boss", "a strong admin passphrase")
+        assert pair["user"]["roles"] == ["admin"]
+        assert call(server, "GET", "/api/v1/users", token=pair["access_token"])[0] == 200
