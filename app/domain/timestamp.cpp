@@ -12,7 +12,7 @@ std::string format_timestamp(std::chrono::system_clock::time_point when) {
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     const auto millis = (ms.time_since_epoch() % 1000).count();
-    char text[32];
+    char text[64];  // room for any int the compiler cannot rule out
     std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                   static_cast<int>(millis < 0 ? millis + 1000 : millis));

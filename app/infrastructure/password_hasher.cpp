@@ -1,5 +1,8 @@
 #include "infrastructure/password_hasher.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <stdexcept>
 
 #include <sodium.h>
@@ -99,6 +102,10 @@ std::size_t PasswordHasher::waiting() const {
 }
 
 void PasswordHasher::run_worker() {
+    // Hashing yields the CPU to request handling: a login flood slows logins,
+    // not every other request. Failure (no permission) only loses that.
+    constexpr int kHashingNice = 10;
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kHashingNice);
     while (true) {
         Job job;
         {

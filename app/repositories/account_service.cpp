@@ -179,11 +179,11 @@ void AccountService::change_password(const domain::access::Principal& caller,
             run_blocking_([this, caller, hash = std::move(*hash), shared_done] {
                 (*shared_done)(config::timed("account_change_password", [&]() -> Result<void> {
                     for (int attempt = 0; attempt < 5; ++attempt) {
-                        auto user = users_.find(caller.user_id);
-                        if (!user) return tl::make_unexpected(user.error());
-                        user->password_hash = hash;
-                        user->updated_at = domain::format_timestamp(Clock::now());
-                        auto written = users_.update(std::move(*user));
+                        auto latest = users_.find(caller.user_id);
+                        if (!latest) return tl::make_unexpected(latest.error());
+                        latest->password_hash = hash;
+                        latest->updated_at = domain::format_timestamp(Clock::now());
+                        auto written = users_.update(std::move(*latest));
                         if (written) {
                             auto revoked = sessions_.revoke_all_of(caller.user_id, caller.session_id);
                             forget_user_state(caller.user_id);
@@ -205,7 +205,7 @@ Result<AccountService::UserState> AccountService::user_state(std::string_view us
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock{cache_mutex_};
-        const auto it = user_states_.find(std::string{user_id});
+        const auto it = user_states_.find(user_id);
         if (it != user_states_.end() && now - it->second.checked < kStateTtl) return it->second;
     }
     UserState state;
@@ -229,7 +229,7 @@ Result<bool> AccountService::session_active(std::string_view session_id) {
     const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock{cache_mutex_};
-        const auto it = session_states_.find(std::string{session_id});
+        const auto it = session_states_.find(session_id);
         if (it != session_states_.end() && now - it->second.second < kStateTtl) return it->second.first;
     }
     auto active = sessions_.is_active(session_id, Clock::now());
@@ -240,36 +240,73 @@ Result<bool> AccountService::session_active(std::string_view session_id) {
     return active;
 }
 
+Result<domain::access::Principal> AccountService::principal_of(const UserState& state,
+                                                               std::string_view session_id) {
+    if (!state.user) return fail(Errc::not_found, "user deleted");
+    if (state.user->disabled) return fail(Errc::not_found, "user disabled");
+    domain::access::Principal principal;
+    principal.user_id = state.user->id;
+    principal.username = state.user->username;
+    principal.session_id = std::string{session_id};
+    principal.roles = state.user->roles;
+    principal.permissions = state.permissions;
+    return principal;
+}
+
 Result<domain::access::Principal> AccountService::principal_for(std::string_view user_id,
                                                                 std::string_view session_id) {
+    {
+        // The common case: both states fresh, one lock, no store read.
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock{cache_mutex_};
+        const auto session = session_states_.find(session_id);
+        const auto user = user_states_.find(user_id);
+        if (session != session_states_.end() && now - session->second.second < kStateTtl &&
+            user != user_states_.end() && now - user->second.checked < kStateTtl) {
+            if (!session->second.first) return fail(Errc::not_found, "session revoked or expired");
+            return principal_of(user->second, session_id);
+        }
+    }
     auto active = session_active(session_id);
     if (!active) return tl::make_unexpected(active.error());
     if (!*active) return fail(Errc::not_found, "session revoked or expired");
     auto state = user_state(user_id);
     if (!state) return tl::make_unexpected(state.error());
-    if (!state->user) return fail(Errc::not_found, "user deleted");
-    if (state->user->disabled) return fail(Errc::not_found, "user disabled");
-    domain::access::Principal principal;
-    principal.user_id = state->user->id;
-    principal.username = state->user->username;
-    principal.session_id = std::string{session_id};
-    principal.roles = state->user->roles;
-    principal.permissions = std::move(state->permissions);
-    return principal;
+    return principal_of(*state, session_id);
 }
 
 Result<domain::access::Principal> AccountService::authenticate(std::string_view access_token) {
-    const auto now = Clock::now();
-    auto claims = tokens_.verify(access_token, domain::unix_seconds(now));
-    if (!claims) return tl::make_unexpected(claims.error());
-    const auto sub = claims->find("sub");
-    const auto sid = claims->find("sid");
-    if (sub == claims->end() || !sub->is_string() || sid == claims->end() || !sid->is_string() ||
-        !infrastructure::is_uuid_v7(sub->get_ref<const std::string&>()) ||
-        !infrastructure::is_uuid_v7(sid->get_ref<const std::string&>())) {
-        return fail(Errc::invalid_argument, "token without sub or sid");
+    const auto now_seconds = domain::unix_seconds(Clock::now());
+    VerifiedToken named;
+    bool is_known = false;
+    {
+        std::lock_guard lock{cache_mutex_};
+        const auto it = verified_tokens_.find(access_token);
+        if (it != verified_tokens_.end()) {
+            if (it->second.expires_at <= now_seconds) {
+                verified_tokens_.erase(it);
+                return fail(Errc::invalid_argument, "expired");
+            }
+            named = it->second;
+            is_known = true;
+        }
     }
-    return principal_for(sub->get_ref<const std::string&>(), sid->get_ref<const std::string&>());
+    if (!is_known) {
+        auto claims = tokens_.verify(access_token, now_seconds);
+        if (!claims) return tl::make_unexpected(claims.error());
+        const auto sub = claims->find("sub");
+        const auto sid = claims->find("sid");
+        if (sub == claims->end() || !sub->is_string() || sid == claims->end() || !sid->is_string() ||
+            !infrastructure::is_uuid_v7(sub->get_ref<const std::string&>()) ||
+            !infrastructure::is_uuid_v7(sid->get_ref<const std::string&>())) {
+            return fail(Errc::invalid_argument, "token without sub or sid");
+        }
+        named = {sub->get<std::string>(), sid->get<std::string>(), claims->at("exp").get<std::int64_t>()};
+        std::lock_guard lock{cache_mutex_};
+        if (verified_tokens_.size() >= kMaxVerifiedTokens) verified_tokens_.clear();
+        verified_tokens_.emplace(std::string{access_token}, named);
+    }
+    return principal_for(named.user_id, named.session_id);
 }
 
 Result<std::string> AccountService::issue_ws_ticket(const domain::access::Principal& caller) {

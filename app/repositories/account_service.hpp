@@ -57,6 +57,7 @@ public:
     template <class T>
     using Done = std::function<void(Result<T>)>;
     static constexpr std::chrono::milliseconds kStateTtl{800};
+    static constexpr std::size_t kMaxVerifiedTokens = 100'000;
 
     AccountService(UserRepository& users,
                    RoleRepository& roles,
@@ -126,6 +127,8 @@ private:
     Result<bool> session_active(std::string_view session_id);
     Result<domain::access::Principal> principal_for(std::string_view user_id,
                                                     std::string_view session_id);
+    static Result<domain::access::Principal> principal_of(const UserState& state,
+                                                          std::string_view session_id);
     domain::User new_user_record(NewUser& user, std::string password_hash);
 
     UserRepository& users_;
@@ -137,10 +140,29 @@ private:
     RunBlocking run_blocking_;
     AccountSettings settings_;
 
+    // Tokens whose signature and claims were checked, with what they name:
+    // a token seen again (every request of a client) skips the HMAC and the
+    // JSON parse. Keyed by the exact token text, so nothing unverified can hit.
+    struct VerifiedToken {
+        std::string user_id;
+        std::string session_id;
+        std::int64_t expires_at = 0;  // exp, seconds since the epoch
+    };
+    // Looked up by string_view, without building a std::string per request.
+    struct TextHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view text) const noexcept {
+            return std::hash<std::string_view>{}(text);
+        }
+    };
+    template <class Value>
+    using TextMap = std::unordered_map<std::string, Value, TextHash, std::equal_to<>>;
+    using SessionState = std::pair<bool, std::chrono::steady_clock::time_point>;
+
     std::mutex cache_mutex_;
-    std::unordered_map<std::string, UserState> user_states_;
-    std::unordered_map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>>
-        session_states_;
+    TextMap<VerifiedToken> verified_tokens_;
+    TextMap<UserState> user_states_;
+    TextMap<SessionState> session_states_;
 };
 
 }  // namespace nexu::repositories
