@@ -243,7 +243,7 @@ void add_auth_routes(Router& router,
         limited([&accounts, &policy, settings](const Request& request, Respond respond) {
             handle_register(request, std::move(respond), accounts, policy, settings);
         }),
-        Dispatch::io_thread, 0, Credentials::ignored);
+        Dispatch::worker, 0, Credentials::ignored);
     // A worker: the user lookup before the hash reads the store.
     router.add_deferred(http::verb::post, "/api/v1/auth/login",
                         limited([&accounts, &limits](const Request& request, Respond respond) {

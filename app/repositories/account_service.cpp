@@ -149,7 +149,7 @@ Result<void> AccountService::logout(const domain::access::Principal& caller,
     });
     if (!revoked) return revoked;
     std::lock_guard lock{cache_mutex_};
-    session_states_.clear();
+    session_states_.clear();  // the refresh token's session may be another cached one
     return {};
 }
 
