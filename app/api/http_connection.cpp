@@ -6,6 +6,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.hpp"
@@ -36,12 +37,14 @@ HttpConnection::HttpConnection(net::ip::tcp::socket socket,
                                const RequestPipeline& pipeline,
                                const config::HttpSettings& settings,
                                net::thread_pool& workers,
-                               ConnectionRegistry& registry)
+                               ConnectionRegistry& registry,
+                               const UpgradeHandler* upgrade)
     : stream_(std::move(socket)),
       pipeline_(pipeline),
       settings_(settings),
       workers_(workers),
-      registry_(registry) {
+      registry_(registry),
+      upgrade_(upgrade) {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) {
@@ -130,6 +133,7 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
                                     "The request is not valid HTTP/1.1.");
     }
 
+    if (hand_off_upgrade()) return;
     pending_ = pipeline_.prepare(parser_->get().base(), peer_address_);
     if (pending_.early_response) {
         // The body was not read, so the connection cannot carry another request.
@@ -153,6 +157,18 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
         return;
     }
     read_body();
+}
+
+bool HttpConnection::hand_off_upgrade() {
+    if (upgrade_ == nullptr || !*upgrade_ || !parser_->is_done() || !boost::beast::websocket::is_upgrade(parser_->get())) {
+        return false;
+    }
+    const std::string_view target = parser_->get().target();
+    if (target.substr(0, target.find('?')) != kWebSocketPath) return false;
+    is_closing_ = true;  // this object does nothing more with the stream
+    stream_.expires_never();
+    (*upgrade_)(Upgrade{std::move(stream_), parser_->release(), std::move(buffer_), peer_address_});
+    return true;
 }
 
 void HttpConnection::read_body() {

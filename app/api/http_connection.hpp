@@ -12,6 +12,7 @@
 
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
+#include "api/upgrade.hpp"
 
 namespace nexu::api {
 
@@ -31,7 +32,8 @@ public:
                    const RequestPipeline& pipeline,
                    const config::HttpSettings& settings,
                    net::thread_pool& workers,
-                   ConnectionRegistry& registry);
+                   ConnectionRegistry& registry,
+                   const UpgradeHandler* upgrade = nullptr);
     ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
@@ -60,6 +62,8 @@ private:
     void reset_pending();
     void close_gracefully();
     void discard_until_closed();
+    // GET /ws with Upgrade: websocket and an upgrade handler: hands the stream over.
+    bool hand_off_upgrade();
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
@@ -72,6 +76,7 @@ private:
     const config::HttpSettings& settings_;
     net::thread_pool& workers_;
     ConnectionRegistry& registry_;
+    const UpgradeHandler* upgrade_;  // the listener's; null or empty: no hand-off
     bool is_keep_alive_ = false;
     bool is_busy_ = false;
     bool is_draining_ = false;

@@ -10,13 +10,15 @@ namespace nexu::api {
 Listener::Listener(net::io_context& io,
                    const RequestPipeline& pipeline,
                    const config::HttpSettings& settings,
-                   net::thread_pool& workers)
+                   net::thread_pool& workers,
+                   UpgradeHandler upgrade)
     : io_(io),
       acceptor_(net::make_strand(io)),
       retry_timer_(acceptor_.get_executor()),
       pipeline_(pipeline),
       settings_(settings),
-      workers_(workers) {}
+      workers_(workers),
+      upgrade_(std::move(upgrade)) {}
 
 Result<void> Listener::open() {
     boost::system::error_code ec;
@@ -58,7 +60,7 @@ void Listener::accept_next() {
             } else {
                 const bool refuse = registry_.size() >= settings_.max_connections;
                 auto connection = std::make_shared<HttpConnection>(std::move(socket), pipeline_,
-                                                                   settings_, workers_, registry_);
+                                                                   settings_, workers_, registry_, &upgrade_);
                 registry_.add(connection);
                 connection->start(refuse);
             }

@@ -9,6 +9,7 @@
 
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
+#include "api/upgrade.hpp"
 #include "domain/error.hpp"
 
 namespace nexu::api {
@@ -24,7 +25,8 @@ public:
     Listener(net::io_context& io,
              const RequestPipeline& pipeline,
              const config::HttpSettings& settings,
-             net::thread_pool& workers);
+             net::thread_pool& workers,
+             UpgradeHandler upgrade = {});
 
     // Binds and listens; Errc::unavailable with the reason (e.g. the port is in
     // use) when it cannot.
@@ -44,6 +46,7 @@ private:
     const config::HttpSettings& settings_;
     net::thread_pool& workers_;
     ConnectionRegistry registry_;
+    UpgradeHandler upgrade_;  // WebSocket upgrades of GET /ws go here (main wires the chat hub)
 };
 
 }  // namespace nexu::api

@@ -208,6 +208,39 @@ const std::vector<Setting>& settings() {
              return parse_bytes(v, 1024, 16 * 1024 * 1024, c.websocket.max_frame_bytes);
          },
          [](const Config& c) { return std::to_string(c.websocket.max_frame_bytes); }},
+        {"NEXU_WS_REPLAY_MAX", "messages replayed on a join with since (default 1000)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 1, 100'000, c.websocket.replay_max);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.replay_max); }},
+        {"NEXU_WS_SENDS_PER_SECOND", "chat frames per second per connection (default 50)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<unsigned>(v, 1, 1'000'000, c.websocket.sends_per_second);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.sends_per_second); }},
+        {"NEXU_WS_SEND_BURST", "chat frames a connection may send at once (default 200)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<unsigned>(v, 1, 1'000'000, c.websocket.send_burst);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.send_burst); }},
+        {"NEXU_WS_IDLE_TIMEOUT_MS",
+         "WebSocket closed after this long silent; pings at half of it (default 60000)",
+         [](Config& c, std::string_view v) {
+             return parse_milliseconds(v, 200, 3'600'000, c.websocket.idle_timeout);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.idle_timeout.count()); }},
+        {"NEXU_WS_MAX_QUEUED_FRAMES",
+         "frames queued to one slow WebSocket client before it is disconnected (default 1024)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 16, 1'000'000, c.websocket.max_queued_frames);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.max_queued_frames); }},
+        {"NEXU_CHAT_IDEMPOTENCY_LEASE_MS",
+         "how long a chat client_id reservation waits for its message (default 5000)",
+         [](Config& c, std::string_view v) {
+             return parse_milliseconds(v, 100, 600'000, c.websocket.idempotency_lease);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.idempotency_lease.count()); }},
         {"NEXU_MAX_CONNECTIONS", "open connections at most; more are refused (default 10000)",
          [](Config& c, std::string_view v) {
              return parse_integer<std::size_t>(v, 1, 1'000'000, c.http.max_connections);

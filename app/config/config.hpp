@@ -35,6 +35,14 @@ struct HttpSettings {
 
 struct WebSocketSettings {
     std::size_t max_frame_bytes = 64 * 1024;
+    // Chat over WebSocket (API.md): replay on join, per-connection send rate,
+    // keep-alive, the outgoing queue bound, the client_id reservation lease.
+    std::size_t replay_max = 1000;
+    unsigned sends_per_second = 50;
+    unsigned send_burst = 200;
+    milliseconds idle_timeout{60'000};  // pings at half of it, closed when silent this long
+    std::size_t max_queued_frames = 1024;
+    milliseconds idempotency_lease{5'000};
 };
 
 // The encrypted store's budgets and thresholds (docs/storage.md).

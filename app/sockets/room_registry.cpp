@@ -1,0 +1,129 @@
+#include "sockets/room_registry.hpp"
+
+#include <algorithm>
+
+#include "sockets/chat_session.hpp"
+
+namespace nexu::sockets {
+
+std::shared_ptr<RoomRegistry::RoomState> RoomRegistry::find(std::string_view room) const {
+    std::lock_guard lock{mutex_};
+    const auto found = rooms_.find(std::string{room});
+    return found == rooms_.end() ? nullptr : found->second;
+}
+
+RoomRegistry::Joined RoomRegistry::join(std::string_view room,
+                                        const std::shared_ptr<ChatSession>& session,
+                                        std::uint64_t current_seq) {
+    std::lock_guard lock{mutex_};  // held so that leave() cannot drop the room meanwhile
+    auto& state = rooms_[std::string{room}];
+    if (!state) {
+        state = std::make_shared<RoomState>();
+        state->delivered = current_seq;
+    }
+    std::lock_guard room_lock{state->mutex};
+    Joined joined;
+    const bool is_member = std::any_of(state->members.begin(), state->members.end(),
+                                       [&](const Member& m) { return m.key == session.get(); });
+    if (!is_member) {
+        state->members.push_back({session, session.get(), session->user().id, session->origin()});
+        auto& [user, count] = state->users[session->user().id];
+        user = session->user();
+        joined.is_first_of_user = ++count == 1;
+    }
+    joined.delivered = state->delivered;
+    for (const auto& [id, entry] : state->users) joined.online.push_back(entry.first);
+    return joined;
+}
+
+bool RoomRegistry::leave(std::string_view room, const ChatSession& session) {
+    std::lock_guard lock{mutex_};
+    const auto found = rooms_.find(std::string{room});
+    if (found == rooms_.end()) return false;
+    const auto keep = found->second;  // outlives room_lock below, even after the erase
+    auto& state = *keep;
+    std::lock_guard room_lock{state.mutex};
+    const auto member = std::find_if(state.members.begin(), state.members.end(),
+                                     [&](const Member& m) { return m.key == &session; });
+    if (member == state.members.end()) return false;
+    const auto user_id = member->user_id;
+    state.members.erase(member);
+    bool was_last = false;
+    if (auto user = state.users.find(user_id); user != state.users.end()) {
+        if (--user->second.second == 0) {
+            state.users.erase(user);
+            was_last = true;
+        }
+    }
+    if (state.members.empty()) rooms_.erase(found);  // stop tailing it
+    return was_last;
+}
+
+void RoomRegistry::fan_out(RoomState& state, const repositories::ChatMessage& message) {
+    const auto frame = message_frame(message);
+    for (const auto& member : state.members) {
+        if (!message.origin.empty() && member.origin == message.origin) continue;  // it gets the ack
+        if (auto session = member.session.lock()) session->deliver_message(message.room, message.seq, frame);
+    }
+    state.delivered = message.seq;
+}
+
+bool RoomRegistry::committed(const repositories::ChatMessage& message) {
+    auto state = find(message.room);
+    if (!state) return false;  // nobody here has joined the room
+    std::lock_guard lock{state->mutex};
+    if (message.seq <= state->delivered) return false;  // delivered already (tailer or a worker)
+    if (message.seq != state->delivered + 1) {
+        if (state->reorder.size() < kMaxReorder) state->reorder.emplace(message.seq, message);
+        return true;  // the tailer fills the gap from the log if nobody else does
+    }
+    fan_out(*state, message);
+    for (auto next = state->reorder.begin(); next != state->reorder.end();) {
+        if (next->first <= state->delivered) {
+            next = state->reorder.erase(next);
+        } else if (next->first == state->delivered + 1) {
+            fan_out(*state, next->second);
+            next = state->reorder.erase(next);
+        } else {
+            break;
+        }
+    }
+    return !state->reorder.empty();
+}
+
+void RoomRegistry::broadcast(std::string_view room, const Frame& frame, const ChatSession* except) {
+    auto state = find(room);
+    if (!state) return;
+    std::vector<std::shared_ptr<ChatSession>> recipients;
+    {
+        std::lock_guard lock{state->mutex};
+        recipients.reserve(state->members.size());
+        for (const auto& member : state->members) {
+            if (member.key == except) continue;
+            if (auto session = member.session.lock()) recipients.push_back(std::move(session));
+        }
+    }
+    for (const auto& session : recipients) session->deliver_event(frame);
+}
+
+std::vector<RoomRegistry::Cursor> RoomRegistry::cursors() const {
+    std::vector<std::pair<std::string, std::shared_ptr<RoomState>>> rooms;
+    {
+        std::lock_guard lock{mutex_};
+        rooms.assign(rooms_.begin(), rooms_.end());
+    }
+    std::vector<Cursor> cursors;
+    cursors.reserve(rooms.size());
+    for (const auto& [room, state] : rooms) {
+        std::lock_guard lock{state->mutex};
+        cursors.push_back({room, state->delivered});
+    }
+    return cursors;
+}
+
+std::size_t RoomRegistry::room_count() const {
+    std::lock_guard lock{mutex_};
+    return rooms_.size();
+}
+
+}  // namespace nexu::sockets
