@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/auth_routes.hpp"
+#include "api/chat_routes.hpp"
 #include "api/listener.hpp"
 #include "api/rate_limits.hpp"
 #include "api/system_routes.hpp"
@@ -36,6 +37,9 @@
 #include "infrastructure/posix_env.hpp"
 #include "infrastructure/store.hpp"
 #include "repositories/account_service.hpp"
+#include "repositories/message_repository.hpp"
+#include "repositories/room_repository.hpp"
+#include "sockets/chat_hub.hpp"
 #include "repositories/document_repository.hpp"
 #include "repositories/role_repository.hpp"
 #include "repositories/session_repository.hpp"
@@ -188,15 +192,16 @@ std::optional<std::string> ensure_first_admin(const config::Config& config,
 void stop_when_drained(net::io_context& io,
                        net::steady_timer& timer,
                        const api::Listener& listener,
+                       const sockets::ChatHub* chat,
                        std::chrono::steady_clock::time_point deadline) {
-    const auto open = listener.connection_count();
+    const auto open = listener.connection_count() + (chat ? chat->session_count() : 0);
     if (open == 0 || std::chrono::steady_clock::now() >= deadline) {
         if (open != 0) spdlog::warn("grace period over with {} connections open", open);
         return io.stop();
     }
     timer.expires_after(std::chrono::milliseconds(20));
-    timer.async_wait([&io, &timer, &listener, deadline](boost::system::error_code ec) {
-        if (!ec) stop_when_drained(io, timer, listener, deadline);
+    timer.async_wait([&io, &timer, &listener, chat, deadline](boost::system::error_code ec) {
+        if (!ec) stop_when_drained(io, timer, listener, chat, deadline);
     });
 }
 
@@ -312,11 +317,50 @@ int main(int argc, char** argv) {
             return service.authenticate(token);
         };
     }
+    // ---- Chat (issue 8): rooms and per-room message logs on the store, the
+    // REST routes, and the hub that GET /ws upgrades are handed to. REST posts
+    // reach WebSocket members through the hub; messages other instances store
+    // arrive by tailing the room logs. ----
+    std::optional<repositories::RoomRepository> chat_rooms;
+    std::optional<repositories::MessageRepository> chat_messages;
+    std::unique_ptr<sockets::ChatHub> chat_hub;
+    if (accounts) {
+        chat_rooms.emplace(**store, accounts->ids);
+        chat_messages.emplace(**store, accounts->ids, config->websocket.idempotency_lease);
+        api::ChatRouteHooks chat_route_hooks;
+        chat_route_hooks.find_username = [&users = accounts->users](
+                                             std::string_view id) -> Result<std::string> {
+            auto user = users.find(id);
+            if (!user) return tl::make_unexpected(user.error());
+            return user->username;
+        };
+        chat_route_hooks.delivered = [&chat_hub](const repositories::ChatMessage& message) {
+            if (chat_hub) chat_hub->committed(message);
+        };
+        api::add_chat_routes(router, *chat_rooms, *chat_messages, std::move(chat_route_hooks));
+        sockets::ChatHub::Hooks chat_hooks;
+        chat_hooks.by_bearer = authenticate;
+        chat_hooks.by_ticket = [&service = accounts->service](std::string_view ticket) {
+            return service.redeem_ws_ticket(ticket);
+        };
+        chat_hub = std::make_unique<sockets::ChatHub>(*chat_rooms, *chat_messages, workers,
+                                                      config->websocket, config->http.cors_origins,
+                                                      std::move(chat_hooks), config->sync_interval);
+    }
+    api::UpgradeHandler upgrade_to_chat;
+    if (chat_hub) {
+        upgrade_to_chat = [&chat_hub](api::Upgrade upgrade) {
+            chat_hub->accept(std::move(upgrade.stream), std::move(upgrade.request),
+                             std::move(upgrade.peer_address));
+        };
+    }
+    // ---- end of chat ----
+
     const api::RequestPipeline pipeline{std::move(router), config->http, std::move(authenticate),
                                         &rate_limits};
 
     net::io_context io{static_cast<int>(config->http.io_threads)};
-    api::Listener listener{io, pipeline, config->http, workers};
+    api::Listener listener{io, pipeline, config->http, workers, std::move(upgrade_to_chat)};
     if (auto opened = listener.open(); !opened) return fail_start(opened.error().context);
     listener.start_accepting();
 
@@ -327,7 +371,8 @@ int main(int argc, char** argv) {
         spdlog::info("received signal {}: draining {} connections (grace {} ms)", signal_number,
                      listener.connection_count(), config->http.shutdown_grace.count());
         listener.stop();
-        stop_when_drained(io, drain_timer, listener,
+        if (chat_hub) chat_hub->stop();  // 1001 to every WebSocket
+        stop_when_drained(io, drain_timer, listener, chat_hub.get(),
                           std::chrono::steady_clock::now() + config->http.shutdown_grace);
     });
 
@@ -340,6 +385,7 @@ int main(int argc, char** argv) {
     io.run();
     for (auto& thread : io_threads) thread.join();
     workers.join();
+    chat_hub.reset();  // its pool may still post to the io_context: before io goes
     // The store writes its high-water marks and logs as it closes: before the logger goes.
     documents.reset();
     store->reset();
