@@ -245,3 +245,140 @@ def test_private_rooms_are_not_found_for_non_members(server):
         await c.close()
 
     run(scenario())
+
+
+async def collect_room(ws, expected_total, own_acks, timeout=60):
+    """Reads until the seqs of messages plus own acks cover expected_total; returns message seqs."""
+    seqs = []
+    deadline = time.monotonic() + timeout
+    while len(seqs) + len(own_acks) < expected_total:
+        frame = await recv(ws, max(0.01, deadline - time.monotonic()))
+        if frame["type"] == "message":
+            seqs.append(frame["seq"])
+        elif frame["type"] == "ack":
+            own_acks.append(frame["seq"])
+        else:
+            assert frame["type"] in ("presence", "typing"), frame
+    return seqs
+
+
+def test_rapid_sends_from_two_clients_arrive_gap_free_and_in_order(server):
+    _, alice_token = new_user(server)
+    _, bob_token = new_user(server)
+    _, watcher_token = new_user(server)
+    room = make_room(server, alice_token, "rapid")["id"]
+    per_client = 200
+
+    async def scenario():
+        a = await connect(server, alice_token)
+        b = await connect(server, bob_token)
+        w = await connect(server, watcher_token)
+        for ws in (a, b, w):
+            await join(ws, room)
+
+        async def blast(ws, tag):
+            for i in range(per_client):
+                await send(ws, room, f"{tag}{i}", f"{tag}-{i}")
+
+        a_acks, b_acks, w_acks = [], [], []
+        results = await asyncio.gather(blast(a, "a"), blast(b, "b"),
+                                       collect_room(a, 2 * per_client, a_acks),
+                                       collect_room(b, 2 * per_client, b_acks),
+                                       collect_room(w, 2 * per_client, w_acks))
+        a_seen, b_seen, w_seen = results[2:]
+        total = list(range(1, 2 * per_client + 1))
+        assert w_seen == total  # every message, once, in seq order
+        assert a_seen == sorted(a_seen) and b_seen == sorted(b_seen)
+        assert sorted(a_seen + a_acks) == total
+        assert sorted(b_seen + b_acks) == total
+        assert len(a_acks) == len(b_acks) == per_client
+        for ws in (a, b, w):
+            await ws.close()
+
+    run(scenario())
+
+
+def test_reconnect_with_since_replays_what_was_missed_then_truncates():
+    with NexuServer(env=server_env(NEXU_WS_REPLAY_MAX="5")) as server:
+        _, alice_token = new_user(server)
+        _, bob_token = new_user(server)
+        room = make_room(server, alice_token, "since")["id"]
+
+        async def scenario():
+            b = await connect(server, bob_token)
+            await join(b, room)
+            a = await connect(server, alice_token)
+            await join(a, room)
+            await send(a, room, "m1")
+            assert (await recv_until(b, lambda f: f["type"] == "message"))[-1]["seq"] == 1
+            await b.close()
+            for i in range(2, 5):
+                await send(a, room, f"m{i}")
+            await recv_until(a, lambda f: f.get("seq") == 4)
+            b = await connect(server, bob_token)
+            frames = [await join(b, room, since=1)]
+            for _ in range(3):
+                frames.append(await recv(b))
+            assert [f.get("seq") for f in frames[1:]] == [2, 3, 4]
+            # Live messages follow the replay without a gap.
+            await send(a, room, "m5")
+            assert (await recv_until(b, lambda f: f["type"] == "message"))[-1]["seq"] == 5
+            await b.close()
+            # Missing more than the replay maximum (5): the oldest 5, then history_truncated.
+            for i in range(6, 14):
+                await send(a, room, f"m{i}")
+            await recv_until(a, lambda f: f.get("seq") == 13)
+            b = await connect(server, bob_token)
+            await join(b, room, since=5)
+            replay = [await recv(b) for _ in range(6)]
+            assert [f.get("seq") for f in replay[:5]] == [6, 7, 8, 9, 10]
+            assert replay[5]["type"] == "error" and replay[5]["code"] == "history_truncated"
+            await join(b, room, since=10)
+            assert [(await recv(b))["seq"] for _ in range(3)] == [11, 12, 13]
+            await send(a, room, "m14")
+            assert (await recv_until(b, lambda f: f["type"] == "message"))[-1]["seq"] == 14
+            await a.close()
+            await b.close()
+
+        run(scenario())
+
+
+def test_limits_frame_size_rate_and_idle():
+    env = server_env(NEXU_WS_SENDS_PER_SECOND="5", NEXU_WS_SEND_BURST="10", NEXU_WS_IDLE_TIMEOUT_MS="1000")
+    with NexuServer(env=env) as server:
+        _, token = new_user(server)
+        room = make_room(server, token, "limits")["id"]
+
+        async def scenario():
+            ws = await connect(server, token)
+            await join(ws, room)
+            for _ in range(30):
+                await ws.send(json.dumps({"type": "typing", "room": room}))
+            errors = [await recv(ws) for _ in range(20)]
+            assert {e["code"] for e in errors} == {"rate_limited"}
+            # A frame over 64 KiB: closed with 1009.
+            await ws.send(json.dumps({"type": "ping", "pad": "x" * 70000}))
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(100):
+                    await recv(ws)
+            assert closed.value.code == 1009
+
+        run(scenario())
+
+        # A client that never answers pings is closed after the idle timeout.
+        _, token = new_user(server)
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        sock.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                      "Authorization: Bearer " + token + "\r\n\r\n").encode())
+        started = time.monotonic()
+        received = b""
+        while time.monotonic() - started < 5:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        sock.close()
+        assert received.startswith(b"HTTP/1.1 101")
+        assert b"\x89" in received  # a ping
+        assert time.monotonic() - started < 4.5  # closed, not just idle until our deadline
