@@ -382,3 +382,198 @@ def test_limits_frame_size_rate_and_idle():
         assert received.startswith(b"HTTP/1.1 101")
         assert b"\x89" in received  # a ping
         assert time.monotonic() - started < 4.5  # closed, not just idle until our deadline
+
+
+def test_kill_9_mid_stream_keeps_every_acked_message():
+    root = None
+    with NexuServer(env=server_env()) as first:
+        root = first.root
+        port = first.port
+        _, token = new_user(first)
+        room = make_room(first, token, "crash")["id"]
+        acked = {}
+
+        async def stream_until_killed():
+            ws = await connect(first, token)
+            await join(ws, room)
+            for i in range(2000):
+                try:
+                    await send(ws, room, f"m{i}", f"c{i}")
+                    while True:
+                        frame = await recv(ws, 5)
+                        if frame["type"] == "ack":
+                            acked[frame["client_id"]] = (frame["id"], frame["seq"])
+                            break
+                except (ConnectionClosed, OSError, asyncio.TimeoutError):
+                    return i
+                if i == 30:
+                    first.process.send_signal(signal.SIGKILL)
+            return 2000
+
+        last = run(stream_until_killed())
+        assert first.process.wait(timeout=10) == -signal.SIGKILL
+        assert 30 <= last < 2000 and len(acked) >= 30
+        first.owns_root = False
+        first.output.close()
+        first.process = None
+
+    second = NexuServer(root=root, env=server_env(), port=port)
+    second.owns_root = True
+    with second:
+        status, _, page = call(second, "GET", f"/api/v1/chat/rooms/{room}/messages?after=0&limit=1000", None, token)
+        assert status == 200
+        stored = {m["id"]: m["seq"] for m in page["messages"]}
+        seqs = sorted(stored.values())
+        assert seqs == list(range(1, len(seqs) + 1))
+        for client_id, (message_id, seq) in acked.items():
+            assert stored.get(message_id) == seq, client_id
+
+        async def recover():
+            ws = await connect(second, token)
+            await join(ws, room, since=len(acked) - 5)
+            frames = [await recv(ws) for _ in range(len(seqs) - (len(acked) - 5))]
+            assert [f["seq"] for f in frames] == list(range(len(acked) - 4, len(seqs) + 1))
+            # Resending the last acked client_id after the crash: acked again, not stored.
+            last_client = "c%d" % (len(acked) - 1)
+            await send(ws, room, "again", last_client)
+            ack = await recv(ws)
+            assert (ack["id"], ack["seq"]) == acked[last_client]
+            await ws.close()
+
+        run(recover())
+
+
+def two_instances(extra_env=None):
+    """Two servers on one data directory, each with its own state directory."""
+    first = NexuServer(env=server_env(**(extra_env or {})))
+    first.start()
+    env = server_env(NEXU_STATE_DIR=os.path.join(first.root, "state-b"),
+                     NEXU_LOGS_DIR=os.path.join(first.root, "logs-b"), **(extra_env or {}))
+    second = NexuServer(root=first.root, env=env)
+    second.owns_root = False
+    second.output_path = os.path.join(first.root, "server-b-output.log")
+    second.start()
+    return first, second
+
+
+def test_two_instances_deliver_each_others_messages_in_order_without_duplicates():
+    first, second = two_instances()
+    try:
+        _, alice_token = new_user(first)
+        _, bob_token = new_user(second)
+        room = make_room(first, alice_token, "cluster")["id"]
+        per_client = 60
+
+        async def scenario():
+            a = await connect(first, alice_token)
+            b = await connect(second, bob_token)
+            wa = await connect(first, alice_token)
+            wb = await connect(second, bob_token)
+            for ws in (a, b, wa, wb):
+                await join(ws, room)
+
+            async def blast(ws, tag):
+                for i in range(per_client):
+                    await send(ws, room, f"{tag}{i}", f"{tag}-{i}")
+
+            a_acks, b_acks, wa_acks, wb_acks = [], [], [], []
+            results = await asyncio.gather(blast(a, "a"), blast(b, "b"),
+                                           collect_room(a, 2 * per_client, a_acks),
+                                           collect_room(b, 2 * per_client, b_acks),
+                                           collect_room(wa, 2 * per_client, wa_acks),
+                                           collect_room(wb, 2 * per_client, wb_acks))
+            total = list(range(1, 2 * per_client + 1))
+            assert results[4] == total and results[5] == total
+            assert sorted(results[2] + a_acks) == total and sorted(results[3] + b_acks) == total
+            # An idempotent resend to the other instance.
+            await send(b, room, "again", "a-7")
+            await send(a, room, "again", "a-7")
+            ack_b = await recv_until(b, lambda f: f["type"] == "ack")
+            ack_a = await recv_until(a, lambda f: f["type"] == "ack")
+            assert ack_a[-1]["seq"] != ack_b[-1]["seq"] or ack_a[-1]["id"] == ack_b[-1]["id"]
+            for ws in (a, b, wa, wb):
+                await ws.close()
+
+        run(scenario())
+        status, _, page = call(second, "GET", f"/api/v1/chat/rooms/{room}/messages?after=0&limit=1000", None, bob_token)
+        assert [m["seq"] for m in page["messages"]] == list(range(1, 2 * per_client + 2))
+    finally:
+        second.stop()
+        first.cleanup()
+
+
+def test_resend_after_reconnecting_to_another_instance_is_not_stored_twice():
+    first, second = two_instances()
+    try:
+        _, token = new_user(first)
+        room = make_room(first, token, "resend")["id"]
+
+        async def scenario():
+            a = await connect(first, token)
+            await join(a, room)
+            await send(a, room, "once", "only-once")
+            ack = await recv_until(a, lambda f: f["type"] == "ack")
+            await a.close()
+            b = await connect(second, token)
+            await join(b, room)
+            await send(b, room, "once", "only-once")
+            again = await recv_until(b, lambda f: f["type"] == "ack")
+            assert (again[-1]["id"], again[-1]["seq"]) == (ack[-1]["id"], ack[-1]["seq"])
+            await b.close()
+
+        run(scenario())
+        status, _, page = call(second, "GET", f"/api/v1/chat/rooms/{room}/messages", None, token)
+        assert len(page["messages"]) == 1
+    finally:
+        second.stop()
+        first.cleanup()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded():
+    env = server_env(NEXU_WS_MAX_QUEUED_FRAMES="64", NEXU_WS_SENDS_PER_SECOND="100000",
+                     NEXU_WS_SEND_BURST="100000")
+    with NexuServer(env=env) as server:
+        _, token = new_user(server)
+        _, reader_token = new_user(server)
+        room = make_room(server, token, "flood")["id"]
+
+        async def scenario():
+            # The slow reader: a raw socket with a tiny receive buffer that never reads.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                          "Authorization: Bearer " + reader_token + "\r\n\r\n").encode())
+            sock.settimeout(5)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+            join_frame = json.dumps({"type": "join", "room": room}).encode()
+            mask = b"\x00\x00\x00\x00"
+            sock.sendall(bytes([0x81, 0x80 | len(join_frame)]) + mask + join_frame)
+            flooder = await connect(server, token)
+            await join(flooder, room)
+            before = rss_kib(server.process.pid)
+            text = "x" * 4000
+            # Typing events are not stored, so the flood is fast; 4000-character messages too.
+            for i in range(400):
+                await send(flooder, room, text, f"f{i}")
+                for _ in range(50):
+                    await flooder.send(json.dumps({"type": "typing", "room": room}))
+                if i % 20 == 0 and "slow reader" in server.log_text():
+                    break
+            assert eventually(10, lambda: "slow reader" in server.log_text())
+            assert rss_kib(server.process.pid) - before < 64 * 1024
+            await flooder.send(json.dumps({"type": "ping"}))
+            await recv_until(flooder, lambda f: f["type"] == "pong", timeout=30, limit=100000)
+            await flooder.close()
+            sock.close()
+
+        run(scenario())
