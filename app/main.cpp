@@ -35,6 +35,7 @@
 #include "infrastructure/password_hasher.hpp"
 #include "infrastructure/master_key.hpp"
 #include "infrastructure/posix_env.hpp"
+#include "infrastructure/redis_client.hpp"
 #include "infrastructure/store.hpp"
 #include "repositories/account_service.hpp"
 #include "repositories/message_repository.hpp"
@@ -321,6 +322,13 @@ int main(int argc, char** argv) {
     // REST routes, and the hub that GET /ws upgrades are handed to. REST posts
     // reach WebSocket members through the hub; messages other instances store
     // arrive by tailing the room logs. ----
+    // With NEXU_REDIS_URL, a commit is also published on Redis so other
+    // instances tail the room at once instead of at their next poll; delivery
+    // never depends on it. Two clients: the publisher outlives the hub (whose
+    // threads publish), the subscriber goes before it (its thread wakes the hub).
+    std::unique_ptr<infrastructure::RedisClient> chat_redis_publisher;
+    std::unique_ptr<infrastructure::RedisClient> chat_redis_subscriber;
+    constexpr std::string_view kChatChannel = "nexu:chat";
     std::optional<repositories::RoomRepository> chat_rooms;
     std::optional<repositories::MessageRepository> chat_messages;
     std::unique_ptr<sockets::ChatHub> chat_hub;
@@ -343,9 +351,34 @@ int main(int argc, char** argv) {
         chat_hooks.by_ticket = [&service = accounts->service](std::string_view ticket) {
             return service.redeem_ws_ticket(ticket);
         };
+        if (!config->redis_url.empty()) {
+            auto endpoint = infrastructure::RedisEndpoint::parse(config->redis_url);
+            if (!endpoint) {
+                std::cerr << "nexu: NEXU_REDIS_URL: " << endpoint.error().context << '\n';
+                return kBadSetting;
+            }
+            chat_redis_publisher = std::make_unique<infrastructure::RedisClient>(*endpoint);
+            chat_redis_subscriber = std::make_unique<infrastructure::RedisClient>(*endpoint);
+            chat_hooks.publish = [&redis = *chat_redis_publisher, kChatChannel](
+                                     const std::string& room, std::uint64_t seq) {
+                std::string note = room;
+                note += ':';
+                note += std::to_string(seq);
+                (void)redis.publish(kChatChannel, note);  // best effort: tailing is the backstop
+            };
+        }
         chat_hub = std::make_unique<sockets::ChatHub>(*chat_rooms, *chat_messages, workers,
                                                       config->websocket, config->http.cors_origins,
                                                       std::move(chat_hooks), config->sync_interval);
+        if (chat_redis_subscriber) {
+            auto& hub = *chat_hub;
+            chat_redis_subscriber->subscribe(
+                std::string{kChatChannel},
+                [&hub](std::string_view, std::string_view note) {
+                    hub.notify(note.substr(0, note.find(':')));
+                },
+                [&hub] { hub.notify({}); });  // (re)subscribed: catch up on what was missed
+        }
     }
     api::UpgradeHandler upgrade_to_chat;
     if (chat_hub) {
@@ -385,7 +418,9 @@ int main(int argc, char** argv) {
     io.run();
     for (auto& thread : io_threads) thread.join();
     workers.join();
+    chat_redis_subscriber.reset();  // its thread calls the hub
     chat_hub.reset();  // its pool may still post to the io_context: before io goes
+    chat_redis_publisher.reset();
     // The store writes its high-water marks and logs as it closes: before the logger goes.
     documents.reset();
     store->reset();

@@ -577,3 +577,74 @@ def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded():
             sock.close()
 
         run(scenario())
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1 and a free port, no persistence; stopped by pid."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert eventually(10, self.is_up), "redis-server did not start"
+
+    def is_up(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def test_redis_carries_notifications_and_tailing_takes_over_when_it_stops():
+    redis = RedisServer()
+    # A slow poll, so that only a Redis notification explains fast delivery.
+    extra = {"NEXU_REDIS_URL": f"redis://127.0.0.1:{redis.port}", "NEXU_SYNC_INTERVAL_MS": "3000"}
+    first, second = two_instances(extra)
+    try:
+        _, alice_token = new_user(first)
+        _, bob_token = new_user(second)
+        room = make_room(first, alice_token, "redis")["id"]
+
+        async def scenario():
+            a = await connect(first, alice_token)
+            b = await connect(second, bob_token)
+            await join(a, room)
+            await join(b, room)
+            latencies = []
+            for i in range(20):
+                started = time.monotonic()
+                await send(a, room, f"fast{i}")
+                frame = (await recv_until(b, lambda f: f["type"] == "message"))[-1]
+                latencies.append(time.monotonic() - started)
+                assert frame["seq"] == i + 1
+            assert sorted(latencies)[len(latencies) // 2] < 1.0, latencies  # poll is 3 s
+            redis.stop()
+            # Redis gone: delivery continues through tailing, in order, no gap.
+            for i in range(20, 30):
+                await send(a, room, f"slow{i}")
+            seqs = []
+            while len(seqs) < 10:
+                frame = await recv(b, 20)
+                if frame["type"] == "message":
+                    seqs.append(frame["seq"])
+            assert seqs == list(range(21, 31))
+            await a.close()
+            await b.close()
+
+        run(scenario())
+    finally:
+        redis.stop()
+        second.stop()
+        first.cleanup()
