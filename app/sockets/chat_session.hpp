@@ -20,6 +20,7 @@
 #include "domain/token_bucket.hpp"
 #include "repositories/room_repository.hpp"
 #include "sockets/chat_frames.hpp"
+#include "sockets/chat_recipient.hpp"
 
 namespace nexu::sockets {
 
@@ -44,27 +45,27 @@ class ChatHub;
 // sends no live messages of that room until the client joins again.
 //
 // deliver_message, deliver_event, send and close are safe from any thread.
-class ChatSession : public std::enable_shared_from_this<ChatSession> {
+class ChatSession final : public ChatRecipient, public std::enable_shared_from_this<ChatSession> {
 public:
     ChatSession(beast::tcp_stream stream,
                 ChatHub& hub,
                 repositories::ChatUser user,
                 bool is_admin,
                 std::string origin);
-    ~ChatSession();
+    ~ChatSession() override;
     ChatSession(const ChatSession&) = delete;
     ChatSession& operator=(const ChatSession&) = delete;
 
     // Completes the handshake (on the strand) and starts reading.
     void start(http::request<http::string_body> request);
 
-    void deliver_message(const std::string& room, std::uint64_t seq, Frame frame);
-    void deliver_event(Frame frame);
+    void deliver_message(const std::string& room, std::uint64_t seq, Frame frame) override;
+    void deliver_event(Frame frame) override;
     void send(Frame frame);
     void close(websocket::close_code code);
 
-    const repositories::ChatUser& user() const { return user_; }
-    const std::string& origin() const { return origin_; }
+    const repositories::ChatUser& user() const override { return user_; }
+    const std::string& origin() const override { return origin_; }
 
 private:
     enum class Phase { joining, live, paused };

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "sockets/chat_session.hpp"
-
 namespace nexu::sockets {
 
 std::shared_ptr<RoomRegistry::RoomState> RoomRegistry::find(std::string_view room) const {
@@ -13,7 +11,7 @@ std::shared_ptr<RoomRegistry::RoomState> RoomRegistry::find(std::string_view roo
 }
 
 RoomRegistry::Joined RoomRegistry::join(std::string_view room,
-                                        const std::shared_ptr<ChatSession>& session,
+                                        const std::shared_ptr<ChatRecipient>& session,
                                         std::uint64_t current_seq) {
     std::lock_guard lock{mutex_};  // held so that leave() cannot drop the room meanwhile
     auto& state = rooms_[std::string{room}];
@@ -36,7 +34,7 @@ RoomRegistry::Joined RoomRegistry::join(std::string_view room,
     return joined;
 }
 
-bool RoomRegistry::leave(std::string_view room, const ChatSession& session) {
+bool RoomRegistry::leave(std::string_view room, const ChatRecipient& session) {
     std::lock_guard lock{mutex_};
     const auto found = rooms_.find(std::string{room});
     if (found == rooms_.end()) return false;
@@ -91,10 +89,10 @@ bool RoomRegistry::committed(const repositories::ChatMessage& message) {
     return !state->reorder.empty();
 }
 
-void RoomRegistry::broadcast(std::string_view room, const Frame& frame, const ChatSession* except) {
+void RoomRegistry::broadcast(std::string_view room, const Frame& frame, const ChatRecipient* except) {
     auto state = find(room);
     if (!state) return;
-    std::vector<std::shared_ptr<ChatSession>> recipients;
+    std::vector<std::shared_ptr<ChatRecipient>> recipients;
     {
         std::lock_guard lock{state->mutex};
         recipients.reserve(state->members.size());

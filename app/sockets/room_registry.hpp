@@ -11,10 +11,9 @@
 
 #include "repositories/message_repository.hpp"
 #include "sockets/chat_frames.hpp"
+#include "sockets/chat_recipient.hpp"
 
 namespace nexu::sockets {
-
-class ChatSession;
 
 // The rooms this instance has joined connections in, and for each the seq
 // delivered so far. Every committed message, whether this instance stored
@@ -43,18 +42,18 @@ public:
     // Adds `session` to the room (again: no change). `current_seq` starts the
     // room's cursor when it is new here.
     Joined join(std::string_view room,
-                const std::shared_ptr<ChatSession>& session,
+                const std::shared_ptr<ChatRecipient>& session,
                 std::uint64_t current_seq);
     // Removes the session; true when it was the user's last connection in the
     // room here. The room is forgotten with its last connection.
-    bool leave(std::string_view room, const ChatSession& session);
+    bool leave(std::string_view room, const ChatRecipient& session);
 
     // A committed message, from any thread, in any order. True when it waits
     // behind a gap (the tailer should look at the log now).
     bool committed(const repositories::ChatMessage& message);
     // An event that is not stored (presence, typing) to every joined
     // connection but `except`.
-    void broadcast(std::string_view room, const Frame& frame, const ChatSession* except);
+    void broadcast(std::string_view room, const Frame& frame, const ChatRecipient* except);
 
     // The rooms with joined connections and their cursors, for the tailer.
     std::vector<Cursor> cursors() const;
@@ -65,8 +64,8 @@ public:
 
 private:
     struct Member {
-        std::weak_ptr<ChatSession> session;
-        const ChatSession* key = nullptr;
+        std::weak_ptr<ChatRecipient> session;
+        const ChatRecipient* key = nullptr;
         std::string user_id;
         std::string origin;
     };
