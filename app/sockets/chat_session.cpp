@@ -23,6 +23,7 @@ constexpr std::size_t kMaxBadFramesInARow = 50;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::size_t kDefaultHistory = 50;
 constexpr std::size_t kMaxHistory = 500;
+constexpr std::size_t kKeptBufferBytes = 4096;
 
 // A required string field: its value, or the error code and message.
 struct Field {
@@ -124,6 +125,8 @@ void ChatSession::on_read(beast::error_code ec, std::size_t) {
         on_frame(text);
     }
     buffer_.consume(buffer_.size());
+    // One large frame must not pin its buffer for the connection's life (memory per idle client).
+    if (buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
     if (!is_closing_ && !is_closed_) read_next();
 }
 

@@ -648,3 +648,25 @@ def test_redis_carries_notifications_and_tailing_takes_over_when_it_stops():
         redis.stop()
         second.stop()
         first.cleanup()
+
+
+def test_shutdown_closes_websockets_with_1001():
+    server = NexuServer(env=server_env())
+    server.start()
+    try:
+        _, token = new_user(server)
+
+        async def scenario():
+            ws = await connect(server, token)
+            await ws.send(json.dumps({"type": "ping"}))
+            assert (await recv(ws))["type"] == "pong"
+            server.signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(10):
+                    await recv(ws)
+            assert closed.value.code == 1001
+
+        run(scenario())
+        assert server.wait(timeout=20) == 0
+    finally:
+        server.cleanup()
