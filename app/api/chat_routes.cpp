@@ -249,6 +249,7 @@ void add_chat_routes(Router& router,
             if (!posted->is_duplicate && shared_hooks->delivered) {
                 shared_hooks->delivered(posted->message);
             }
+            messages.finalize(*posted);
             return json_response(posted->is_duplicate ? http::status::ok : http::status::created,
                                  posted->message.to_json().dump());
         });

@@ -144,7 +144,7 @@ Result<PostedMessage> MessageRepository::post(std::string_view room_id,
     if (client_id.empty()) {
         auto message = append(room_id, from, text, origin, ids_.next());
         if (!message) return tl::make_unexpected(message.error());
-        return PostedMessage{std::move(*message), false};
+        return PostedMessage{std::move(*message), false, {}, 0};
     }
 
     const auto key = dedupe_key(from.id, client_id);
@@ -174,15 +174,19 @@ Result<PostedMessage> MessageRepository::commit_reserved(std::string_view room_i
     }
     auto message = append(room_id, from, text, origin, reservation.message_id);
     if (!message) return tl::make_unexpected(message.error());
-    // Finalising is an optimisation for later resends (they read the seq
-    // instead of searching the log); losing it to a crash or a race is safe.
-    (void)store_.put(keys_collection(room_id), key,
+    return PostedMessage{std::move(*message), false, key, reservation.rev};
+}
+
+void MessageRepository::finalize(const PostedMessage& posted) {
+    if (posted.dedupe_key.empty() || posted.is_duplicate) return;
+    // An optimisation for later resends (they read the seq instead of searching
+    // the log); losing it to a crash or a race is safe.
+    (void)store_.put(keys_collection(posted.message.room), posted.dedupe_key,
                      Json{{"state", "committed"},
-                          {"message_id", message->id},
-                          {"seq", message->seq}}
+                          {"message_id", posted.message.id},
+                          {"seq", posted.message.seq}}
                          .dump(),
-                     reservation.rev);
-    return PostedMessage{std::move(*message), false};
+                     posted.reservation_rev);
 }
 
 Result<ChatMessage> MessageRepository::read_one(std::string_view room_id, std::uint64_t seq) {
@@ -232,7 +236,7 @@ Result<PostedMessage> MessageRepository::resolve_existing(std::string_view room_
         if (state.value("state", "") == "committed") {
             auto message = read_one(room_id, state.value("seq", std::uint64_t{0}));
             if (!message) return tl::make_unexpected(message.error());
-            return PostedMessage{std::move(*message), true};
+            return PostedMessage{std::move(*message), true, {}, 0};
         }
         auto found = find_in_log(room_id, state.value("after_seq", std::uint64_t{0}), message_id);
         if (!found) return tl::make_unexpected(found.error());
@@ -242,7 +246,7 @@ Result<PostedMessage> MessageRepository::resolve_existing(std::string_view room_
                 Json{{"state", "committed"}, {"message_id", message_id}, {"seq", (*found)->seq}}
                     .dump(),
                 stored->rev);
-            return PostedMessage{std::move(**found), true};
+            return PostedMessage{std::move(**found), true, {}, 0};
         }
         const auto age_ms = wall_ms() - state.value("reserved_at_ms", std::int64_t{0});
         if (age_ms > lease_.count()) {

@@ -31,6 +31,9 @@ struct ChatMessage {
 struct PostedMessage {
     ChatMessage message;
     bool is_duplicate = false;  // a client_id resend: the first message, not stored again
+    // Set when the dedupe document still says pending: finalize() records the seq.
+    std::string dedupe_key;
+    std::uint64_t reservation_rev = 0;
 };
 
 // The messages of each chat room, as that room's append-only log in the
@@ -47,7 +50,8 @@ struct PostedMessage {
 //      winner owns the client_id; a loser goes to 4.
 //   2. if step 1 took longer than half the lease, give up unacknowledged
 //      (a retry takes over in 4); else append the message (id M) to the log.
-//   3. replace the dedupe document with {committed, M, seq, ts} (CAS).
+//   3. replace the dedupe document with {committed, M, seq} (CAS): finalize(),
+//      which callers run after acknowledging, to keep one fsync off the ack.
 //   4. a loser reads the dedupe document: committed -> ack the first message;
 //      pending -> look for M in the log after S0 (crash after 2, before 3):
 //      found -> finalise it and ack it; not found while the lease runs -> the
@@ -84,6 +88,11 @@ public:
                                std::string_view text,
                                std::string_view client_id,
                                std::string_view origin = {});
+
+    // Step 3 above for a post() that reserved a client_id: records the seq in
+    // the dedupe document so later resends need not search the log. Skipping
+    // it (a crash) is safe. No-op for other posts.
+    void finalize(const PostedMessage& posted);
 
     // Messages with seq > after_seq in seq order, at most `limit`.
     Result<std::vector<ChatMessage>> after(std::string_view room_id,

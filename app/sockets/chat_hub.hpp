@@ -92,7 +92,7 @@ public:
     // Threads of that pool. They mostly wait on fsync, and the store commits
     // concurrent appends together, so more waiting threads make bigger group
     // commits, not more CPU.
-    static constexpr std::size_t kStoreThreads = 8;
+    static constexpr std::size_t kStoreThreads = 32;
     const config::WebSocketSettings& settings() const { return settings_; }
     void on_session_closed(const ChatSession& session);
 

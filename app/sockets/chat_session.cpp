@@ -308,19 +308,41 @@ void ChatSession::handle_send(const Json& frame) {
     }
     if (!rooms_.contains(room)) return reject("not_joined", "join the room first", client_id);
     if (is_rate_limited(client_id)) return;
+    if (sends_waiting_.size() >= hub_.settings().max_queued_frames) {
+        return reject("rate_limited", "too many sends waiting to be stored", client_id);
+    }
     bad_frames_in_a_row_ = 0;
-    net::post(hub_.workers(), [self = shared_from_this(), room, text, client_id] {
-        auto posted = self->hub_.messages().post(room, self->user_, text, client_id, self->origin_);
+    sends_waiting_.push_back({room, text, client_id});
+    if (!is_storing_) store_next_send();
+}
+
+void ChatSession::store_next_send() {
+    if (sends_waiting_.empty() || is_closed_) {
+        is_storing_ = false;
+        return;
+    }
+    is_storing_ = true;
+    auto next = std::move(sends_waiting_.front());
+    sends_waiting_.pop_front();
+    net::post(hub_.workers(), [self = shared_from_this(), next = std::move(next)] {
+        auto posted = self->hub_.messages().post(next.room, self->user_, next.text, next.client_id,
+                                                 self->origin_);
+        Frame reply;
         if (!posted) {
             if (posted.error().code != Errc::invalid_argument) {
-                spdlog::warn("chat: send to {} failed: {}", room, posted.error().context);
+                spdlog::warn("chat: send to {} failed: {}", next.room, posted.error().context);
             }
-            return self->send(error_frame(error_code_for(posted.error()),
-                                          "the message was not stored; send it again",
-                                          client_id));
+            reply = error_frame(error_code_for(posted.error()),
+                                "the message was not stored; send it again", next.client_id);
+        } else {
+            reply = ack_frame(next.client_id, posted->message);
+            if (!posted->is_duplicate) self->hub_.committed(posted->message);
         }
-        self->send(ack_frame(client_id, posted->message));
-        if (!posted->is_duplicate) self->hub_.committed(posted->message);
+        net::post(self->ws_.get_executor(), [self, reply = std::move(reply)] {
+            self->enqueue(reply);
+            self->store_next_send();
+        });
+        if (posted) self->hub_.messages().finalize(*posted);  // after the ack: off its path
     });
 }
 

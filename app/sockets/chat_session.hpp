@@ -82,6 +82,7 @@ private:
     void handle_join(const nlohmann::json& frame);
     void handle_leave(const nlohmann::json& frame);
     void handle_send(const nlohmann::json& frame);
+    void store_next_send();
     void handle_typing(const nlohmann::json& frame);
     void handle_history(const nlohmann::json& frame);
     void finish_join(const std::string& room,
@@ -112,6 +113,14 @@ private:
     bool is_closing_ = false;
     std::atomic<bool> is_closed_{false};  // also read by workers finishing a join
     std::unordered_map<std::string, JoinedRoom> rooms_;
+    // Sends are stored one at a time, in the order the client sent them.
+    struct PendingSend {
+        std::string room;
+        std::string text;
+        std::string client_id;
+    };
+    std::deque<PendingSend> sends_waiting_;
+    bool is_storing_ = false;
     std::uint64_t join_generation_ = 0;
     domain::TokenBucket sends_;
     std::size_t bad_frames_in_a_row_ = 0;

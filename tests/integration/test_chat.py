@@ -296,6 +296,11 @@ def test_rapid_sends_from_two_clients_arrive_gap_free_and_in_order(server):
             await ws.close()
 
     run(scenario())
+    # Each sender's messages are stored in the order it sent them.
+    status, _, page = call(server, "GET", f"/api/v1/chat/rooms/{room}/messages?after=0&limit=1000", None, alice_token)
+    texts = [m["text"] for m in page["messages"]]
+    for tag in ("a", "b"):
+        assert [t for t in texts if t.startswith(tag)] == [f"{tag}{i}" for i in range(per_client)]
 
 
 def test_reconnect_with_since_replays_what_was_missed_then_truncates():

@@ -78,6 +78,11 @@ TEST_CASE("a client_id resend is acked with the first message, also on another i
     MessageRepository on_b{*b, ids};
 
     auto first = on_a.post(kRoom, kAlice, "hello", "c-1", "conn-1").value();
+    // Before finalize() the resend finds the message in the log; after it, by its seq.
+    auto found_in_log = on_a.post(kRoom, kAlice, "hello", "c-1").value();
+    CHECK(found_in_log.is_duplicate);
+    CHECK(found_in_log.message.id == first.message.id);
+    on_a.finalize(first);
     auto again = on_a.post(kRoom, kAlice, "hello", "c-1").value();
     auto elsewhere = on_b.post(kRoom, kAlice, "hello (edited)", "c-1").value();
     CHECK(again.is_duplicate);
