@@ -675,3 +675,34 @@ def test_shutdown_closes_websockets_with_1001():
         assert server.wait(timeout=20) == 0
     finally:
         server.cleanup()
+
+
+def test_idle_authenticated_connections_cost_little_memory():
+    import resource
+    count = int(os.environ.get("TEST_CHAT_IDLE_CONNECTIONS", "2000"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count + 200:
+        pytest.skip("the open-file limit is below %d" % (count + 200))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
+    try:
+        with NexuServer(env=server_env(NEXU_MAX_CONNECTIONS=str(count + 100))) as server:
+            _, token = new_user(server)
+
+            async def scenario():
+                before = rss_kib(server.process.pid)
+                connections = []
+                for _ in range(count):
+                    connections.append(await websockets.connect(
+                        ws_url(server), extra_headers={"Authorization": "Bearer " + token},
+                        compression=None, ping_interval=None, open_timeout=WAIT))
+                await connections[-1].send(json.dumps({"type": "ping"}))
+                assert (await recv(connections[-1]))["type"] == "pong"
+                per_connection = (rss_kib(server.process.pid) - before) / count
+                print(f"{count} idle connections: {per_connection:.1f} KiB each")
+                assert per_connection < 20
+                for ws in connections:
+                    await ws.close()
+
+            run(scenario())
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
