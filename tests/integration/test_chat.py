@@ -706,3 +706,69 @@ def test_idle_authenticated_connections_cost_little_memory():
             run(scenario())
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def contiguous(known):
+    n = 0
+    while n + 1 in known:
+        n += 1
+    return n
+
+
+def test_twenty_clients_on_two_instances_survive_one_instance_killed():
+    first, second = two_instances()
+    try:
+        tokens = [new_user(first)[1] for _ in range(4)]
+        room = make_room(first, tokens[0], "failover")["id"]
+        senders, per_sender = (0, 1, 10, 11), 40
+        total = len(senders) * per_sender
+        acked = set()
+
+        async def client(index):
+            token = tokens[index % len(tokens)]
+            server = first if index < 10 else second
+            known, stored_texts = set(), {}
+            unacked = [(f"k{index}-{i}", f"t{index}-{i}") for i in range(per_sender)] if index in senders else []
+            deadline = time.monotonic() + 90
+            for attempt in range(4):
+                try:
+                    ws = await connect(server, token)
+                    await join(ws, room, since=contiguous(known))
+                    last_in_session = 0
+                    for client_id, text in list(unacked):
+                        await send(ws, room, text, client_id)
+                    while len(known) < total or unacked:
+                        frame = await recv(ws, max(0.1, deadline - time.monotonic()))
+                        if frame["type"] == "message":
+                            assert frame["seq"] > last_in_session, (index, frame["seq"], last_in_session)
+                            last_in_session = frame["seq"]
+                            known.add(frame["seq"])
+                            stored_texts[frame["seq"]] = frame["text"]
+                        elif frame["type"] == "ack":
+                            known.add(frame["seq"])
+                            acked.add(frame["client_id"])
+                            unacked = [u for u in unacked if u[0] != frame["client_id"]]
+                            if index in senders and len(acked) >= total // 2 and first.process.poll() is None:
+                                first.process.send_signal(signal.SIGKILL)
+                        elif frame["type"] == "error":
+                            assert frame["code"] == "history_truncated", frame
+                    await ws.close()
+                    return known
+                except (ConnectionClosed, OSError, asyncio.TimeoutError, InvalidStatusCode):
+                    server = second  # the survivor; resend what was not acked, recover with since
+            raise AssertionError(f"client {index} did not recover")
+
+        async def everyone():
+            return await asyncio.gather(*[client(i) for i in range(20)])
+
+        results = run(everyone())
+        assert first.process.wait(timeout=10) == -signal.SIGKILL
+        for known in results:
+            assert known == set(range(1, total + 1))
+        status, _, page = call(second, "GET", f"/api/v1/chat/rooms/{room}/messages?after=0&limit=1000", None, tokens[0])
+        texts = [m["text"] for m in page["messages"]]
+        assert [m["seq"] for m in page["messages"]] == list(range(1, total + 1))
+        assert len(texts) == len(set(texts)) == total  # every message once, none lost, none doubled
+    finally:
+        second.stop()
+        first.cleanup()
