@@ -448,12 +448,17 @@ def test_kill_9_mid_stream_keeps_every_acked_message():
         run(recover())
 
 
-def two_instances(extra_env=None):
-    """Two servers on one data directory, each with its own state directory."""
-    first = NexuServer(env=server_env(**(extra_env or {})))
+def two_instances(extra_env=None, data_dirs=None):
+    """Two servers on one data directory (or two mounts of it), each with its own state directory."""
+    extra_env = dict(extra_env or {})
+    first_env = dict(extra_env)
+    if data_dirs:
+        first_env["NEXU_DATA_DIR"] = data_dirs[0]
+        extra_env["NEXU_DATA_DIR"] = data_dirs[1]
+    first = NexuServer(env=server_env(**first_env))
     first.start()
     env = server_env(NEXU_STATE_DIR=os.path.join(first.root, "state-b"),
-                     NEXU_LOGS_DIR=os.path.join(first.root, "logs-b"), **(extra_env or {}))
+                     NEXU_LOGS_DIR=os.path.join(first.root, "logs-b"), **extra_env)
     second = NexuServer(root=first.root, env=env)
     second.owns_root = False
     second.output_path = os.path.join(first.root, "server-b-output.log")
@@ -715,8 +720,44 @@ def contiguous(known):
     return n
 
 
-def test_twenty_clients_on_two_instances_survive_one_instance_killed():
-    first, second = two_instances()
+class BindfsMounts:
+    """Two bindfs mounts of one directory with short caches: two NFS clients, as far as
+    names, attributes and O_EXCL go (ENVIRONMENT.md §5). Unmounted at the end."""
+
+    def __init__(self):
+        import tempfile
+        self.root = tempfile.mkdtemp(prefix="nexu-bindfs-")
+        self.shared = os.path.join(self.root, "shared")
+        self.mounts = []
+        os.makedirs(self.shared)
+        options = "-oattr_timeout=0.1,entry_timeout=0.1,negative_timeout=0.1"
+        for name in ("mA", "mB"):
+            point = os.path.join(self.root, name)
+            os.makedirs(point)
+            result = subprocess.run(["bindfs", options, self.shared, point], capture_output=True, timeout=20)
+            if result.returncode != 0:
+                self.close()
+                pytest.skip("bindfs cannot mount here: " + result.stderr.decode(errors="replace"))
+            self.mounts.append(point)
+
+    def close(self):
+        for point in self.mounts:
+            subprocess.run(["fusermount", "-u", point], capture_output=True, timeout=20)
+        self.mounts = []
+        import shutil
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("layout", ["same-dir", "bindfs"])
+def test_twenty_clients_on_two_instances_survive_one_instance_killed(layout):
+    mounts = None
+    if layout == "bindfs":
+        if subprocess.run(["which", "bindfs"], capture_output=True).returncode != 0:
+            pytest.skip("bindfs is not installed")
+        mounts = BindfsMounts()
+        first, second = two_instances(data_dirs=[os.path.join(m, "db") for m in mounts.mounts])
+    else:
+        first, second = two_instances()
     try:
         tokens = [new_user(first)[1] for _ in range(4)]
         room = make_room(first, tokens[0], "failover")["id"]
@@ -772,3 +813,5 @@ def test_twenty_clients_on_two_instances_survive_one_instance_killed():
     finally:
         second.stop()
         first.cleanup()
+        if mounts:
+            mounts.close()
