@@ -246,7 +246,14 @@ void ChatSession::finish_join(const std::string& room,
                               std::uint64_t delivered,
                               bool is_truncated) {
     const auto found = rooms_.find(room);
-    if (found == rooms_.end() || found->second.join_generation != generation) return;
+    if (found == rooms_.end()) {
+        // Left while the join was under way: undo the registry's side of it.
+        if (hub_.registry().leave(room, *this)) {
+            hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
+        }
+        return;
+    }
+    if (found->second.join_generation != generation) return;  // a newer join finishes it
     auto& state = found->second;
     enqueue(std::move(joined));
     std::uint64_t last = 0;
