@@ -36,6 +36,7 @@
 #include "infrastructure/master_key.hpp"
 #include "infrastructure/posix_env.hpp"
 #include "infrastructure/redis_client.hpp"
+#include "infrastructure/redis_rate_limiter.hpp"
 #include "infrastructure/store.hpp"
 #include "repositories/account_service.hpp"
 #include "repositories/message_repository.hpp"
@@ -301,6 +302,20 @@ int main(int argc, char** argv) {
     // Accounts, when the store is open.
     net::thread_pool workers{config->worker_threads};
     api::RateLimits rate_limits{std::get<api::RateLimits::Settings>(limits_or_problem)};
+    // With NEXU_REDIS_URL the auth limits are shared by every instance; keys
+    // are keyed hashes, so Redis never holds a username or an address.
+    std::unique_ptr<infrastructure::RedisClient> rate_redis;
+    std::unique_ptr<infrastructure::RedisRateLimiter> shared_limits;
+    if (!config->redis_url.empty()) {
+        auto endpoint = infrastructure::RedisEndpoint::parse(config->redis_url);
+        if (!endpoint) return fail_start("NEXU_REDIS_URL: " + endpoint.error().context);
+        rate_redis = std::make_unique<infrastructure::RedisClient>(*endpoint);
+        shared_limits = std::make_unique<infrastructure::RedisRateLimiter>(*rate_redis);
+        rate_limits.share_through([&limiter = *shared_limits, &crypto = **crypto](
+                                      std::string_view key, const domain::RateLimit& limit, bool peek) {
+            return limiter.decide(crypto.keyed_hash(infrastructure::KeyPurpose::lookups, key), limit, 1, peek);
+        });
+    }
     const domain::PasswordPolicy password_policy;
     std::optional<Accounts> accounts;
     api::Authenticate authenticate;

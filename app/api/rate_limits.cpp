@@ -22,22 +22,39 @@ RateLimits::RateLimits(const Settings& settings)
       login_failures_(settings.login_failures_per_account) {
     metrics::registry().describe("nexu_rate_limit_rejections_total",
                                  "Requests refused with 429, by limit.");
+    metrics::registry().describe("nexu_rate_limit_shared_fallbacks_total",
+                                 "Shared (Redis) rate-limit decisions that fell back to local buckets.");
 }
 
 RateLimits::Decision RateLimits::take_api(std::string_view address) {
     return api_.take(address, domain::TokenBucket::Clock::now());
 }
 
+RateLimits::Decision RateLimits::decide(domain::RateLimiter& local,
+                                        std::string_view kind,
+                                        std::string_view key,
+                                        bool peek) {
+    if (shared_) {
+        std::string shared_key{kind};
+        shared_key += key;
+        auto decision = shared_(shared_key, local.limit(), peek);
+        if (decision) return *decision;
+        metrics::registry().counter("nexu_rate_limit_shared_fallbacks_total").add();
+    }
+    const auto now = domain::TokenBucket::Clock::now();
+    return peek ? local.peek(key, now) : local.take(key, now);
+}
+
 RateLimits::Decision RateLimits::take_auth(std::string_view address) {
-    return auth_.take(address, domain::TokenBucket::Clock::now());
+    return decide(auth_, "auth:", address, false);
 }
 
 RateLimits::Decision RateLimits::peek_login_failures(std::string_view account) {
-    return login_failures_.peek(account, domain::TokenBucket::Clock::now());
+    return decide(login_failures_, "login:", account, true);
 }
 
 void RateLimits::record_login_failure(std::string_view account) {
-    login_failures_.take(account, domain::TokenBucket::Clock::now());
+    decide(login_failures_, "login:", account, false);
 }
 
 void set_rate_limit_headers(Response& response,

@@ -1,17 +1,22 @@
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "api/http_types.hpp"
+#include "domain/error.hpp"
 #include "domain/rate_limiter.hpp"
 #include "domain/token_bucket.hpp"
 
 namespace nexu::api {
 
-// The rate limits of API.md, kept in this process: each instance counts its
-// own requests (so N instances behind a balancer allow up to N times the
-// per-address API limit; the account and auth limits are what stop password
-// guessing, and a guesser spread over instances still meets each one's).
+// The rate limits of API.md. The auth and login-failure limits are shared by
+// every instance when a shared decider is set (Redis, NEXU_REDIS_URL): they
+// are what stop password guessing, and they are checked on worker threads,
+// where a Redis round trip may block. If Redis cannot answer, the local
+// buckets decide. The general API limit is checked on the io thread before
+// the body is read, so it stays local to each instance: N instances behind a
+// balancer admit up to N times the per-address API rate.
 //
 // - api: every /api/v1 request, per client address (100/1s, burst 200).
 // - auth: register, login and refresh, per client address (50/10m).
@@ -28,7 +33,14 @@ public:
     };
     using Decision = domain::TokenBucket::Decision;
 
+    // Decides on a bucket shared by every instance; an error means it could
+    // not (Redis down), and the local bucket decides instead.
+    using SharedDecider = std::function<Result<Decision>(
+        std::string_view key, const domain::RateLimit& limit, bool peek)>;
+
     explicit RateLimits(const Settings& settings);
+    // Set once at start, before requests arrive.
+    void share_through(SharedDecider decider) { shared_ = std::move(decider); }
 
     Decision take_api(std::string_view address);
     Decision take_auth(std::string_view address);
@@ -40,6 +52,9 @@ public:
     const domain::RateLimit& login_limit() const { return login_failures_.limit(); }
 
 private:
+    Decision decide(domain::RateLimiter& local, std::string_view kind, std::string_view key, bool peek);
+
+    SharedDecider shared_;
     domain::RateLimiter api_;
     domain::RateLimiter auth_;
     domain::RateLimiter login_failures_;

@@ -515,3 +515,31 @@ def test_nexuctl_admin_create(tmp_path):
         pair = login(server, "boss", "a strong admin passphrase")
         assert pair["user"]["roles"] == ["admin"]
         assert call(server, "GET", "/api/v1/users", token=pair["access_token"])[0] == 200
+
+
+def test_login_limits_are_shared_through_redis():
+    from redis_server import RedisServer
+    redis = RedisServer()
+    try:
+        with NexuServer(env=server_env(NEXU_REDIS_URL=redis.url, **FAST_HASH)) as first:
+            shared = {"NEXU_DATA_DIR": first.data_dir, "NEXU_KEY_FILE": first.key_file,
+                      "NEXU_REDIS_URL": redis.url}
+            with NexuServer(env=server_env(**FAST_HASH, **shared)) as second:
+                victim = register(first)
+                # Ten failures spread over two instances lock the account on both.
+                for i in range(10):
+                    target = (first, second)[i % 2]
+                    assert call(target, "POST", "/api/v1/auth/login",
+                                {"username": victim["username"], "password": "wrong %d" % i})[0] == 401
+                for target in (first, second):
+                    assert call(target, "POST", "/api/v1/auth/login",
+                                {"username": victim["username"], "password": USER_PASSWORD})[0] == 429
+                # Redis holds hashed bucket names: no username, no address.
+                keys = redis.keys()
+                assert keys and all(victim["username"] not in k and "127.0.0.1" not in k for k in keys)
+                # Redis down: the instances fall back to their own buckets and keep serving.
+                redis.stop()
+                other = register(first)
+                assert login(first, other["username"], USER_PASSWORD)["access_token"]
+    finally:
+        redis.stop()
