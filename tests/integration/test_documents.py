@@ -465,3 +465,22 @@ def test_http_level_garbage_leaves_the_server_alive(data_server, admin):
     assert status in (400, 401, 404)
     status, _, _ = call(data_server, "GET", "/health")
     assert status == 200
+
+
+def test_openapi_document_describes_the_data_routes(data_server):
+    status, _, document = call(data_server, "GET", "/api/openapi.json")
+    assert status == 200
+    expected = {
+        "/api/v1/collections": {"get"},
+        "/api/v1/collections/{c}": {"put", "delete"},
+        "/api/v1/collections/{c}/documents": {"get", "post"},
+        "/api/v1/collections/{c}/documents/{id}": {"get", "put", "patch", "delete"},
+        "/api/v1/collections/{c}/query": {"post"},
+    }
+    for path, methods in expected.items():
+        operations = document["paths"][path]
+        assert methods <= set(operations), path
+        for method in methods:
+            responses = operations[method]["responses"]
+            assert any(code.startswith("2") for code in responses), (path, method)
+            assert "404" in responses or path == "/api/v1/collections", (path, method)
