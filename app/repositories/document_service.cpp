@@ -210,7 +210,8 @@ void DocumentService::note_write(const CollectionInfo& info,
                                  const DocumentView* view) {
     if (indexes_ == nullptr) return;
     indexes_->note_write(info, id, outcome.rev, outcome.seq,
-                         view != nullptr ? view->document.get() : nullptr);
+                         view != nullptr ? view->document : nullptr,
+                         view != nullptr ? view->body : nullptr);
 }
 
 DataResult<DocumentView> DocumentService::write(const CollectionInfo& info,

@@ -1,6 +1,7 @@
 #include "repositories/field_indexes.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -64,36 +65,42 @@ void FieldIndexes::drop(std::string_view name) {
 }
 
 void FieldIndexes::apply(CollectionIndex& index,
-                         const std::string& id,
+                         std::string_view id,
                          std::uint64_t rev,
-                         const nlohmann::json* document) {
-    auto& entry = index.entries[id];
-    if (entry.rev >= rev && entry.rev != 0) return;  // already holds this or a newer revision
+                         std::shared_ptr<const nlohmann::json> document,
+                         std::shared_ptr<const std::string> body) {
+    auto [slot, is_new] = index.entries.try_emplace(std::string{id});
+    auto& entry = slot->second;
+    if (!is_new && entry.rev >= rev) return;  // already holds this or a newer revision
+    if (is_new) entry.id = std::make_shared<const std::string>(id);
     entry.positions.resize(index.fields.size());
     for (std::size_t f = 0; f < index.fields.size(); ++f) {
         if (entry.positions[f]) index.postings[f].erase(*entry.positions[f]);
         entry.positions[f].reset();
-        if (document == nullptr) continue;
+        if (!document) continue;
         const auto value = document->find(index.fields[f]);
         if (value == document->end()) continue;
         if (auto key = key_of(*value)) {
-            entry.positions[f] = index.postings[f].emplace(std::move(*key), id);
+            entry.positions[f] = index.postings[f].emplace(std::move(*key), &entry);
         }
     }
     entry.rev = rev;
+    entry.body = document ? std::move(body) : nullptr;
+    entry.document = std::move(document);
 }
 
 void FieldIndexes::note_write(const CollectionInfo& info,
                               std::string_view id,
                               std::uint64_t rev,
                               std::uint64_t seq,
-                              const nlohmann::json* document) {
+                              std::shared_ptr<const nlohmann::json> document,
+                              std::shared_ptr<const std::string> body) {
     auto index = index_for(info, false);
     if (!index) return;
     std::lock_guard lock{index->mutex};
     if (!index->is_built) return;
     if (index->seq + 1 >= seq) {
-        apply(*index, std::string{id}, rev, document);
+        apply(*index, id, rev, std::move(document), std::move(body));
         index->seq = std::max(index->seq, seq);
     } else {
         index->is_built = false;  // another instance committed in between: rebuild on next use
@@ -109,18 +116,17 @@ Result<void> FieldIndexes::rebuild(CollectionIndex& index, const CollectionInfo&
         for (auto& postings : index.postings) postings.clear();
         const auto prefix = info.key_prefix();
         std::optional<Error> damage;
-        std::string id;
         auto scanned = store_.scan(
             info.name, prefix,
             [&](std::string_view store_id, const infrastructure::StoredDocument& stored) {
                 if (!store_id.starts_with(prefix)) return false;
-                id.assign(store_id.substr(prefix.size()));
+                const auto id = store_id.substr(prefix.size());
                 auto document = parsed_.get(id, stored.rev, stored.body);
                 if (!document) {
                     damage = document.error();
                     return false;
                 }
-                apply(index, id, stored.rev, document->get());
+                apply(index, id, stored.rev, std::move(*document), stored.body);
                 return true;
             });
         if (!scanned) return scanned;
@@ -145,10 +151,9 @@ Result<void> FieldIndexes::ensure_fresh(CollectionIndex& index, const Collection
     return {};
 }
 
-std::vector<std::string> FieldIndexes::lookup(const CollectionIndex& index,
-                                              std::size_t field,
-                                              const IndexableComparison& comparison) {
-    std::vector<std::string> ids;
+std::vector<const FieldIndexes::Entry*> FieldIndexes::lookup(
+    const CollectionIndex& index, std::size_t field, const IndexableComparison& comparison) {
+    std::vector<const Entry*> ids;
     const auto literal = key_of(comparison.literal);
     if (!literal) return ids;
     const auto& postings = index.postings[field];
@@ -182,9 +187,9 @@ std::vector<std::string> FieldIndexes::lookup(const CollectionIndex& index,
     return ids;
 }
 
-Result<std::optional<std::vector<std::string>>> FieldIndexes::candidates(
+Result<std::optional<std::vector<FieldIndexes::Candidate>>> FieldIndexes::candidates(
     const CollectionInfo& info, const std::vector<IndexableComparison>& comparisons) {
-    using Out = std::optional<std::vector<std::string>>;
+    using Out = std::optional<std::vector<Candidate>>;
     if (info.indexes.empty() || comparisons.empty()) return Out{};
     bool is_usable = false;
     for (const auto& comparison : comparisons) {
@@ -198,17 +203,35 @@ Result<std::optional<std::vector<std::string>>> FieldIndexes::candidates(
     if (!index) return Out{};
     std::lock_guard lock{index->mutex};
     if (auto fresh = ensure_fresh(*index, info); !fresh) return tl::make_unexpected(fresh.error());
-    Out best;
+    // The comparisons are conjuncts: a document must pass each, so the
+    // candidates are the intersection of every indexed one's.
+    const auto by_id = [](const Entry* left, const Entry* right) { return *left->id < *right->id; };
+    std::optional<std::vector<const Entry*>> best;
     for (const auto& comparison : comparisons) {
         if (comparison.op == CompareOp::ne) continue;
         const auto field = std::find(index->fields.begin(), index->fields.end(), comparison.field);
         if (field == index->fields.end()) continue;
-        auto ids =
+        auto entries =
             lookup(*index, static_cast<std::size_t>(field - index->fields.begin()), comparison);
-        if (!best || ids.size() < best->size()) best = std::move(ids);
+        std::sort(entries.begin(), entries.end(), by_id);
+        if (!best) {
+            best = std::move(entries);
+            continue;
+        }
+        std::vector<const Entry*> both;
+        std::set_intersection(best->begin(), best->end(), entries.begin(), entries.end(),
+                              std::back_inserter(both), by_id);
+        best = std::move(both);
     }
-    if (best) std::sort(best->begin(), best->end());
-    return best;
+    if (!best) return Out{};
+    std::vector<Candidate> out;
+    out.reserve(best->size());
+    for (const Entry* entry : *best) {
+        if (!entry->document) continue;
+        out.push_back(
+            Candidate{entry->id.get(), entry->rev, entry->document, entry->body, entry->id});
+    }
+    return Out{std::move(out)};
 }
 
 Result<void> FieldIndexes::reindex(const CollectionInfo& info) {

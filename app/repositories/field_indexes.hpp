@@ -44,17 +44,29 @@ public:
                  std::chrono::milliseconds sync_interval)
         : store_(store), parsed_(parsed), sync_interval_(sync_interval) {}
 
-    // A write of document `id` (nullptr: a delete) at `rev`, committed at `seq`.
+    // A write of document `id` (null document: a delete) at `rev`, committed
+    // at `seq`; `body` is its stored text.
     void note_write(const CollectionInfo& info,
                     std::string_view id,
                     std::uint64_t rev,
                     std::uint64_t seq,
-                    const nlohmann::json* document);
+                    std::shared_ptr<const nlohmann::json> document,
+                    std::shared_ptr<const std::string> body);
 
-    // The ids (sorted) of the documents that may satisfy every comparison,
-    // from the most selective indexed one; nullopt when no comparison is on
-    // an indexed field.
-    Result<std::optional<std::vector<std::string>>> candidates(
+    // A document the index proposes, as the index last saw it (the revision
+    // current at the index's seq, or this instance's newer write).
+    struct Candidate {
+        const std::string* id;  // valid while the Candidate's vector lives
+        std::uint64_t rev = 0;
+        std::shared_ptr<const nlohmann::json> document;  // presented, with _id and _rev
+        std::shared_ptr<const std::string> body;         // stored text
+        std::shared_ptr<const std::string> id_holder;    // keeps *id alive
+    };
+
+    // The ids (sorted) of the documents that may satisfy every comparison on
+    // an indexed field (the intersection of their candidates); nullopt when no
+    // comparison is on an indexed field.
+    Result<std::optional<std::vector<Candidate>>> candidates(
         const CollectionInfo& info, const std::vector<IndexableComparison>& comparisons);
 
     // Rebuilds the collection's indexes from the store now (the reindex job).
@@ -71,9 +83,13 @@ private:
         std::string text;
         bool operator<(const Key& other) const;
     };
-    using Postings = std::multimap<Key, std::string>;
+    struct Entry;
+    using Postings = std::multimap<Key, const Entry*>;
     struct Entry {
+        std::shared_ptr<const std::string> id;
         std::uint64_t rev = 0;
+        std::shared_ptr<const nlohmann::json> document;  // null for a deleted document
+        std::shared_ptr<const std::string> body;
         std::vector<std::optional<Postings::iterator>> positions;  // per field
     };
     struct CollectionIndex {
@@ -92,12 +108,13 @@ private:
     Result<void> rebuild(CollectionIndex& index, const CollectionInfo& info);
     Result<void> ensure_fresh(CollectionIndex& index, const CollectionInfo& info);
     static void apply(CollectionIndex& index,
-                      const std::string& id,
+                      std::string_view id,
                       std::uint64_t rev,
-                      const nlohmann::json* document);
-    static std::vector<std::string> lookup(const CollectionIndex& index,
-                                           std::size_t field,
-                                           const IndexableComparison& comparison);
+                      std::shared_ptr<const nlohmann::json> document,
+                      std::shared_ptr<const std::string> body);
+    static std::vector<const Entry*> lookup(const CollectionIndex& index,
+                                            std::size_t field,
+                                            const IndexableComparison& comparison);
 
     infrastructure::Store& store_;
     ParsedDocumentCache& parsed_;

@@ -56,10 +56,15 @@ Result<std::shared_ptr<const nlohmann::json>> ParsedDocumentCache::get(
         std::lock_guard lock{mutex_};
         const auto found = by_body_.find(body.get());
         if (found != by_body_.end()) {
-            auto entry = found->second;
-            if (entry->rev == rev && entry->id == id) {
-                lru_.splice(lru_.begin(), lru_, entry);
-                return entry->document;
+            // The entry holds the body alive, so no other document revision can
+            // own this address meanwhile; the revision check is a cheap safety net.
+            // A hit only marks the entry (second chance at eviction) instead of
+            // moving it: queries touch every document, and relinking list nodes
+            // costs more cache misses than the lookup itself.
+            auto& entry = *found->second;
+            if (entry.rev == rev && entry.id.size() == id.size()) {
+                entry.is_referenced = true;
+                return entry.document;
             }
         }
     }
@@ -74,11 +79,16 @@ Result<std::shared_ptr<const nlohmann::json>> ParsedDocumentCache::get(
         lru_.erase(found->second);
         by_body_.erase(found);
     }
-    lru_.push_front(Entry{body, document, std::string{id}, rev, cost});
+    lru_.push_front(Entry{body, document, std::string{id}, rev, cost, false});
     by_body_[body.get()] = lru_.begin();
     used_bytes_ += cost;
     while (used_bytes_ > budget_bytes_ && !lru_.empty()) {
         auto& last = lru_.back();
+        if (last.is_referenced && &last != &lru_.front()) {
+            last.is_referenced = false;
+            lru_.splice(lru_.begin(), lru_, std::prev(lru_.end()));
+            continue;
+        }
         used_bytes_ -= last.cost;
         by_body_.erase(last.body.get());
         lru_.pop_back();

@@ -26,7 +26,8 @@ namespace nexu::repositories {
 // it: the stored body plus `_id` and `_rev`. Immutable once made, shared.
 //
 // Bounded: an entry costs an estimate of its parsed size (a multiple of the
-// text); least recently used entries go beyond the budget. Thread-safe.
+// text); beyond the budget, entries are evicted in insertion order with a
+// second chance for those hit since (CLOCK). Thread-safe.
 class ParsedDocumentCache {
 public:
     using Json = nlohmann::json;
@@ -59,12 +60,13 @@ private:
         std::string id;
         std::uint64_t rev = 0;
         std::size_t cost = 0;
+        bool is_referenced = false;  // hit since it last reached the eviction end
     };
     using Lru = std::list<Entry>;
 
     std::size_t budget_bytes_;
     mutable std::mutex mutex_;
-    Lru lru_;  // most recently used first
+    Lru lru_;  // newest (or re-prieved) first
     std::unordered_map<const std::string*, Lru::iterator> by_body_;
     std::size_t used_bytes_ = 0;
 };

@@ -121,7 +121,7 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
             }
         }
 
-        std::optional<std::vector<std::string>> candidates;
+        std::optional<std::vector<FieldIndexes::Candidate>> candidates;
         if (indexes_ != nullptr && !plan.comparisons.empty()) {
             auto found = indexes_->candidates(*info, plan.comparisons);
             if (!found) return tl::make_unexpected(storage_failure(found.error()));
@@ -183,9 +183,22 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
         root.for_each_member = [&](const domain::jsonpath::CollectionRoot::MemberVisitor& visit) {
             if (failure || is_timed_out) return;
             if (candidates) {
-                auto it = std::lower_bound(candidates->begin(), candidates->end(), start_id);
+                // The index holds each document's parsed current revision:
+                // no store lookup per candidate.
+                auto it =
+                    std::lower_bound(candidates->begin(), candidates->end(), start_id,
+                                     [](const FieldIndexes::Candidate& candidate,
+                                        const std::string& id) { return *candidate.id < id; });
                 for (; it != candidates->end(); ++it) {
-                    if (!load_and_visit(*it, visit)) return;
+                    if (!still_in_time()) return;
+                    if (!visible(*it->document)) continue;
+                    current_document = it->document.get();
+                    current_body = it->body.get();
+                    current_id.assign(*it->id);
+                    const bool more = visit(*it->id, *it->document);
+                    current_document = nullptr;
+                    current_body = nullptr;
+                    if (!more) return;
                 }
                 return;
             }
