@@ -45,6 +45,7 @@
 #include "repositories/collection_repository.hpp"
 #include "repositories/message_repository.hpp"
 #include "repositories/room_repository.hpp"
+#include "sockets/chat_hub.hpp"
 #include "repositories/document_repository.hpp"
 #include "repositories/document_service.hpp"
 #include "repositories/field_indexes.hpp"
@@ -53,7 +54,6 @@
 #include "repositories/role_repository.hpp"
 #include "repositories/session_repository.hpp"
 #include "repositories/user_repository.hpp"
-#include "sockets/chat_hub.hpp"
 
 namespace {
 
