@@ -20,7 +20,10 @@
 
 #include "api/auth_routes.hpp"
 #include "api/chat_routes.hpp"
+#include "api/collection_routes.hpp"
+#include "api/document_routes.hpp"
 #include "api/listener.hpp"
+#include "api/query_routes.hpp"
 #include "api/rate_limits.hpp"
 #include "api/system_routes.hpp"
 #include "api/user_routes.hpp"
@@ -38,11 +41,17 @@
 #include "infrastructure/redis_client.hpp"
 #include "infrastructure/redis_rate_limiter.hpp"
 #include "infrastructure/store.hpp"
+#include "infrastructure/uuid_v7.hpp"
 #include "repositories/account_service.hpp"
+#include "repositories/collection_repository.hpp"
 #include "repositories/message_repository.hpp"
 #include "repositories/room_repository.hpp"
 #include "sockets/chat_hub.hpp"
 #include "repositories/document_repository.hpp"
+#include "repositories/document_service.hpp"
+#include "repositories/field_indexes.hpp"
+#include "repositories/parsed_document_cache.hpp"
+#include "repositories/query_service.hpp"
 #include "repositories/role_repository.hpp"
 #include "repositories/session_repository.hpp"
 #include "repositories/user_repository.hpp"
@@ -274,6 +283,27 @@ int main(int argc, char** argv) {
     if (*store) documents.emplace(**store);
 
     api::Router router;
+
+    // ---- Data API: collections, documents, JSONPath queries, field indexes (issue 7) ----
+    // Not wired when the key does not open the data directory (/ready says why).
+    infrastructure::UuidV7Generator document_ids;
+    std::optional<repositories::CollectionRepository> collections;
+    std::optional<repositories::ParsedDocumentCache> parsed_documents;
+    std::optional<repositories::FieldIndexes> field_indexes;
+    std::optional<repositories::DocumentService> data_documents;
+    std::optional<repositories::QueryService> data_queries;
+    if (*store) {
+        collections.emplace(**store);
+        parsed_documents.emplace(config->storage.cache_bytes);
+        field_indexes.emplace(**store, *parsed_documents, config->sync_interval);
+        data_documents.emplace(**store, *collections, *parsed_documents, document_ids,
+                               &*field_indexes);
+        data_queries.emplace(**store, *data_documents, *parsed_documents, &*field_indexes);
+        api::add_collection_routes(router, *collections, *data_documents, &*field_indexes);
+        api::add_document_routes(router, *data_documents);
+        api::add_query_routes(router, *data_queries);
+    }
+    // ---- end of the data API block ----
     std::vector<api::ReadinessCheck> checks;
     checks.push_back(
         {"data_dir", [&config = *config]() -> std::optional<std::string> {
