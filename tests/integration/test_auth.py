@@ -543,3 +543,66 @@ def test_login_limits_are_shared_through_redis():
                 assert login(first, other["username"], USER_PASSWORD)["access_token"]
     finally:
         redis.stop()
+
+
+DATA_ROUTES = [
+    ("list collections", "GET", "/api/v1/collections", None),
+    ("create collection", "PUT", "/api/v1/collections/matrix-new", {}),
+    ("delete collection", "DELETE", "/api/v1/collections/{scratch}", None),
+    ("create document", "POST", "/api/v1/collections/notes/documents", {"text": "x"}),
+    ("list documents", "GET", "/api/v1/collections/notes/documents", None),
+    ("query", "POST", "/api/v1/collections/notes/query", {"jsonpath": "$[?@.text]"}),
+    ("get A's document", "GET", "/api/v1/collections/notes/documents/{doc}", None),
+    ("replace A's document", "PUT", "/api/v1/collections/notes/documents/{doc}", {"text": "y"}),
+    ("delete A's document", "DELETE", "/api/v1/collections/notes/documents/{doc}", None),
+]
+
+DATA_EXPECTED = {
+    # anonymous, A, B, admin, disabled, deleted, reader (collections:notes:read only)
+    "list collections":     [200, 200, 200, 200, 401, 401, 200],
+    "create collection":    [401, 403, 403, 201, 401, 401, 403],
+    "delete collection":    [401, 403, 403, 204, 401, 401, 403],
+    "create document":      [401, 201, 201, 201, 401, 401, 201],
+    "list documents":       [401, 200, 200, 200, 401, 401, 200],
+    "query":                [401, 200, 200, 200, 401, 401, 200],
+    "get A's document":     [401, 200, 404, 200, 401, 401, 200],
+    "replace A's document": [401, 200, 404, 200, 401, 401, 403],
+    "delete A's document":  [401, 204, 404, 204, 401, 401, 403],
+}
+
+
+def test_access_control_matrix_of_the_data_routes(server):
+    """The same principals against the collection and document routes (owner rules)."""
+    admin = admin_token(server)
+    tokens = {"anonymous": None, "admin": admin}
+    ids = {}
+    for name in ("A", "B", "disabled", "deleted", "reader"):
+        user, tokens[name] = new_user(server)
+        ids[name] = user["id"]
+    call(server, "PUT", "/api/v1/roles/notes-reader", {"permissions": ["collections:notes:read"]},
+         token=admin)
+    assert call(server, "PATCH", "/api/v1/users/" + ids["reader"], {"roles": ["notes-reader"]},
+                token=admin)[0] == 200
+    assert call(server, "PUT", "/api/v1/collections/notes", {}, token=admin)[0] in (200, 201)
+    assert call(server, "PATCH", "/api/v1/users/" + ids["disabled"], {"disabled": True},
+                token=admin)[0] == 200
+    assert call(server, "DELETE", "/api/v1/users/" + ids["deleted"], token=admin)[0] == 204
+    mismatches = []
+    for name, method, template, body in DATA_ROUTES:
+        for index, principal in enumerate(PRINCIPALS):
+            status, _, doc = call(server, "POST", "/api/v1/collections/notes/documents",
+                                  {"text": "owned by A"}, token=tokens["A"])
+            assert status == 201
+            scratch = "scratch-%d" % index
+            call(server, "PUT", "/api/v1/collections/" + scratch, {}, token=admin)
+            call(server, "DELETE", "/api/v1/collections/matrix-new", token=admin)
+            path = template.replace("{doc}", doc["_id"]).replace("{scratch}", scratch)
+            status, _, answer = call(server, method, path, body, token=tokens[principal])
+            if status != DATA_EXPECTED[name][index]:
+                mismatches.append((name, principal, status, DATA_EXPECTED[name][index], answer))
+    assert not mismatches, mismatches
+    # Mass assignment through documents: server fields are not the client's to set.
+    for field in ("_id", "_owner", "_rev", "_created_at"):
+        status, _, _ = call(server, "POST", "/api/v1/collections/notes/documents",
+                            {"text": "x", field: "forged"}, token=tokens["A"])
+        assert status == 400, field
