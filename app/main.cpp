@@ -22,6 +22,7 @@
 #include "api/chat_routes.hpp"
 #include "api/collection_routes.hpp"
 #include "api/document_routes.hpp"
+#include "api/file_routes.hpp"
 #include "api/listener.hpp"
 #include "api/query_routes.hpp"
 #include "api/rate_limits.hpp"
@@ -32,6 +33,7 @@
 #include "config/version.hpp"
 #include "domain/password_policy.hpp"
 #include "domain/token_bucket.hpp"
+#include "infrastructure/blob_store.hpp"
 #include "infrastructure/crypto.hpp"
 #include "infrastructure/data_dir_probe.hpp"
 #include "infrastructure/jwt_codec.hpp"
@@ -52,6 +54,7 @@
 #include "repositories/field_indexes.hpp"
 #include "repositories/parsed_document_cache.hpp"
 #include "repositories/query_service.hpp"
+#include "repositories/file_repository.hpp"
 #include "repositories/role_repository.hpp"
 #include "repositories/session_repository.hpp"
 #include "repositories/user_repository.hpp"
@@ -433,6 +436,21 @@ int main(int argc, char** argv) {
         };
     }
     // ---- end of chat ----
+    // Files (issue 7): encrypted blobs in <data dir>/_blobs, metadata in `_files`;
+    // uploads and downloads are streamed (NEXU_MAX_FILE_BYTES caps an upload).
+    std::unique_ptr<infrastructure::BlobStore> blobs;
+    std::optional<repositories::FileRepository> files;
+    if (documents) {
+        auto opened = infrastructure::BlobStore::open(infrastructure::default_env(),
+                                                      config->data_dir, **crypto);
+        if (!opened) {
+            return fail_start("NEXU_DATA_DIR: cannot open the file blobs: " +
+                              opened.error().context);
+        }
+        blobs = std::move(*opened);
+        files.emplace(*documents, *blobs);
+        api::add_file_routes(router, *files, config->http.max_file_bytes);
+    }
 
     const api::RequestPipeline pipeline{std::move(router), config->http, std::move(authenticate),
                                         &rate_limits};

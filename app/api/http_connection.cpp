@@ -25,6 +25,9 @@ constexpr std::size_t kMaxLingerBytes = 4 * 1024 * 1024;
 // The serialised response buffer is reused between requests unless a large
 // body made it big.
 constexpr std::size_t kMaxKeptWireBytes = 64 * 1024;
+// An upload body is read from the socket in pieces of this size, each handed
+// to the sink on a worker before the next is read.
+constexpr std::size_t kUploadPieceBytes = 64 * 1024;
 
 metrics::Gauge& open_connections() {
     static auto& gauge = metrics::registry().gauge("nexu_http_connections_open");
@@ -141,6 +144,7 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
         return send(std::move(*pending_.early_response), keep_alive);
     }
     parser_->body_limit(pending_.body_limit);
+    if (pending_.route->upload_handler) return start_upload();
     if (parser_->is_done()) return handle();
 
     const auto expect = parser_->get()[http::field::expect];
@@ -212,6 +216,16 @@ void HttpConnection::handle() {
                       });
         });
     };
+    if (pending_.route->stream_handler) {
+        net::post(workers_, [self = shared_from_this(), keep_alive] {
+            auto response = self->pipeline_.run_streamed(self->pending_, self->request_);
+            net::post(self->stream_.get_executor(),
+                      [self, keep_alive, response = std::move(response)]() mutable {
+                          self->send_streamed(std::move(response), keep_alive);
+                      });
+        });
+        return;
+    }
     if (pending_.dispatch == Dispatch::io_thread && !pending_.route->deferred_handler) {
         return send(pipeline_.run(pending_, request_), keep_alive);  // no hop for cheap routes
     }
@@ -282,6 +296,185 @@ void HttpConnection::close_gracefully() {
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
+}
+
+// ---- streamed bodies ----
+// Upload routes: the handler decides from the header block on a worker; the
+// body is then read in pieces, each written by the sink on a worker before
+// the next is read, so memory stays at one piece whatever the size. Streamed
+// responses: the head goes out, then one piece at a time from the source,
+// produced on a worker. Sinks and sources are released on workers (they may
+// remove files).
+
+void HttpConnection::start_upload() {
+    // The strand touches neither parser_ nor pending_ until the answer is back.
+    net::post(workers_, [self = shared_from_this()] {
+        auto start = self->pipeline_.start_upload(self->pending_, self->parser_->get());
+        net::post(self->stream_.get_executor(), [self, start = std::move(start)]() mutable {
+            self->on_upload_start(std::move(start));
+        });
+    });
+}
+
+void HttpConnection::on_upload_start(UploadStart start) {
+    if (start.refusal) {
+        // The body was not read, so the connection cannot carry another request.
+        const bool keep_alive = parser_->is_done() && parser_->get().keep_alive();
+        return send(std::move(*start.refusal), keep_alive);
+    }
+    upload_sink_ = std::move(start.sink);
+    upload_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    if (upload_parser_->is_done()) return finish_upload();
+    // 100 Continue only once the upload is accepted: a refused one never sends its body.
+    const auto expect = upload_parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+        auto proceed =
+            std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+        stream_.expires_after(settings_.body_timeout);
+        http::async_write(
+            stream_, *proceed,
+            [self = shared_from_this(), proceed](beast::error_code write_ec, std::size_t) {
+                if (write_ec) {
+                    self->abandon_upload();
+                    return self->close_gracefully();
+                }
+                self->read_upload_piece();
+            });
+        return;
+    }
+    read_upload_piece();
+}
+
+void HttpConnection::read_upload_piece() {
+    upload_piece_.resize(kUploadPieceBytes);
+    auto& body = upload_parser_->get().body();
+    body.data = upload_piece_.data();
+    body.size = upload_piece_.size();
+    body.more = true;
+    // The deadline runs per piece: a large upload may take long, a stalled one may not.
+    stream_.expires_after(settings_.body_timeout);
+    http::async_read_some(stream_, buffer_, *upload_parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_upload_piece(ec);
+                          });
+}
+
+void HttpConnection::on_upload_piece(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};  // the piece is full
+    if (ec == http::error::body_limit) {
+        abandon_upload();
+        return send(
+            problem(http::status::payload_too_large, "payload-too-large", "Payload Too Large",
+                    "The request body is larger than the limit of " +
+                        std::to_string(pending_.body_limit) + " bytes."),
+            false);
+    }
+    if (ec == beast::error::timeout) {
+        abandon_upload();
+        return send(problem(http::status::request_timeout, "request-timeout", "Request Timeout",
+                            "The request body did not arrive in time."),
+                    false);
+    }
+    if (ec) {
+        spdlog::info("upload abandoned route={} request_id={}: {}", pending_.route_label,
+                     pending_.request_id, ec.message());
+        abandon_upload();
+        return close_gracefully();
+    }
+    const auto filled = upload_piece_.size() - upload_parser_->get().body().size;
+    if (filled == 0) {
+        if (upload_parser_->is_done()) return finish_upload();
+        return read_upload_piece();
+    }
+    net::post(workers_, [self = shared_from_this(), filled] {
+        auto refusal =
+            self->upload_sink_->write(std::string_view{self->upload_piece_}.substr(0, filled));
+        net::post(self->stream_.get_executor(), [self, refusal = std::move(refusal)]() mutable {
+            if (refusal) {
+                self->abandon_upload();
+                return self->send(std::move(*refusal), false);
+            }
+            if (self->upload_parser_->is_done()) return self->finish_upload();
+            self->read_upload_piece();
+        });
+    });
+}
+
+void HttpConnection::finish_upload() {
+    const bool keep_alive = upload_parser_->get().keep_alive();
+    upload_parser_.reset();
+    std::string{}.swap(upload_piece_);
+    net::post(workers_,
+              [self = shared_from_this(), keep_alive, sink = std::move(upload_sink_)]() mutable {
+                  auto response = sink->finish();
+                  sink.reset();
+                  net::post(self->stream_.get_executor(),
+                            [self, keep_alive, response = std::move(response)]() mutable {
+                                self->send(std::move(response), keep_alive);
+                            });
+              });
+}
+
+void HttpConnection::abandon_upload() {
+    upload_parser_.reset();
+    std::string{}.swap(upload_piece_);
+    if (!upload_sink_) return;
+    net::post(workers_, [sink = std::move(upload_sink_)]() mutable { sink.reset(); });
+}
+
+void HttpConnection::send_streamed(StreamedResponse response, bool keep_alive) {
+    if (!response.body) return send(std::move(response.head), keep_alive);
+    pipeline_.finish_streamed(pending_, response.head, response.content_length,
+                              keep_alive && !is_draining_);
+    is_keep_alive_ = response.head.keep_alive();
+    wire_.clear();
+    serialize_response(response.head, wire_);  // the head alone: its body is empty
+    body_source_ = std::move(response.body);
+    body_remaining_ = pending_.method == http::verb::head ? 0 : response.content_length;
+    stream_.expires_after(settings_.idle_timeout);
+    net::async_write(stream_, net::buffer(wire_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->on_stream_write(ec);
+                     });
+}
+
+void HttpConnection::on_stream_write(beast::error_code ec) {
+    if (ec || body_remaining_ == 0) {
+        release_body_source();
+        return on_write(ec, 0);
+    }
+    net::post(workers_, [self = shared_from_this()] {
+        auto piece = self->body_source_->next();
+        net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
+            self->on_stream_piece(std::move(piece));
+        });
+    });
+}
+
+void HttpConnection::on_stream_piece(Result<std::string> piece) {
+    if (!piece || piece->empty() || piece->size() > body_remaining_) {
+        // The head is out: the only honest signal left is to cut the connection
+        // short of its Content-Length.
+        spdlog::error("streamed body failed route={} request_id={}: {}", pending_.route_label,
+                      pending_.request_id,
+                      piece ? std::string{"source ended early"} : piece.error().context);
+        release_body_source();
+        request_ = {};
+        return close_gracefully();
+    }
+    body_remaining_ -= piece->size();
+    wire_ = std::move(*piece);
+    stream_.expires_after(settings_.idle_timeout);  // a client that will not read is cut off
+    net::async_write(stream_, net::buffer(wire_),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->on_stream_write(ec);
+                     });
+}
+
+void HttpConnection::release_body_source() {
+    if (!body_source_) return;
+    net::post(workers_, [source = std::move(body_source_)]() mutable { source.reset(); });
 }
 
 }  // namespace nexu::api

@@ -8,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include "api/connection_registry.hpp"
@@ -65,6 +66,18 @@ private:
     // GET /ws with Upgrade: websocket and an upgrade handler: hands the stream over.
     bool hand_off_upgrade();
 
+    // Streamed bodies (upload and download routes).
+    void start_upload();
+    void on_upload_start(UploadStart start);
+    void read_upload_piece();
+    void on_upload_piece(beast::error_code ec);
+    void finish_upload();
+    void abandon_upload();
+    void send_streamed(StreamedResponse response, bool keep_alive);
+    void on_stream_write(beast::error_code ec);
+    void on_stream_piece(Result<std::string> piece);
+    void release_body_source();
+
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -82,6 +95,13 @@ private:
     bool is_draining_ = false;
     bool is_closing_ = false;
     std::size_t discarded_bytes_ = 0;
+    // Streamed bodies: at most one of these is in use, and only one piece at a
+    // time is in flight between the strand and a worker.
+    std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+    std::unique_ptr<UploadSink> upload_sink_;
+    std::string upload_piece_;
+    std::unique_ptr<BodySource> body_source_;
+    std::uint64_t body_remaining_ = 0;
 };
 
 }  // namespace nexu::api

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,5 +40,51 @@ struct Request {
 
 // A JSON response with the given status; the body is already serialised.
 Response json_response(http::status status, std::string body);
+
+// ---- Streamed bodies (file uploads and downloads) ----
+
+// The body of a streamed response, produced piece by piece. next() runs on a
+// worker thread (it may read the disk and decrypt); the connection writes one
+// piece before asking for the next, so a slow client holds one piece.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    // The next piece of the body; empty once it is complete. After the header
+    // went out an error can only end the connection: the client sees a body
+    // shorter than its Content-Length.
+    virtual Result<std::string> next() = 0;
+};
+
+// A response whose body is streamed: `head` carries the status and fields and
+// `content_length` the body's length. With `body` null, `head` is an ordinary
+// response (its string body sent as usual: errors, 304, 416).
+struct StreamedResponse {
+    Response head;
+    std::uint64_t content_length = 0;
+    std::unique_ptr<BodySource> body = nullptr;
+};
+
+// Takes a request body in pieces as it arrives (file uploads). Calls run on
+// worker threads, one at a time, in body order. The sink is destroyed on a
+// worker thread too; destroyed without finish() having run, the upload was
+// abandoned (client gone, timeout, over the limit) and must leave nothing.
+class UploadSink {
+public:
+    virtual ~UploadSink() = default;
+    // A piece of the body; a response ends the upload there (e.g. 503 when the
+    // disk is full) and the connection closes after sending it.
+    virtual std::optional<Response> write(std::string_view piece) = 0;
+    // The whole body arrived: the answer to the request.
+    virtual Response finish() = 0;
+};
+
+// What an upload handler decides from the header block alone: a refusal
+// (401/403/400/412..., sent without reading the body), or the sink for it.
+// The handler must copy what it needs from the Request: it is gone once the
+// body is read.
+struct UploadStart {
+    std::optional<Response> refusal;
+    std::unique_ptr<UploadSink> sink = nullptr;
+};
 
 }  // namespace nexu::api

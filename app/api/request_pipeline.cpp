@@ -235,8 +235,7 @@ std::optional<std::string_view> bearer_token(std::string_view header) {
 }  // namespace
 
 std::variant<domain::access::Principal, Response> RequestPipeline::caller_of(
-    const PendingRequest& pending,
-    const HttpRequest& message) const {
+    const PendingRequest& pending, const HttpRequest& message) const {
     if (pending.route->credentials == Credentials::ignored) return domain::access::Principal{};
     const auto header = message.find(http::field::authorization);
     if (header == message.end()) return domain::access::Principal{};
@@ -301,9 +300,9 @@ Response RequestPipeline::run(const PendingRequest& pending,
     return internal_error();
 }
 
-void RequestPipeline::finish(const PendingRequest& pending,
-                             Response& response,
-                             bool keep_alive) const {
+void RequestPipeline::decorate(const PendingRequest& pending,
+                               Response& response,
+                               bool keep_alive) const {
     response.set("X-Request-Id", pending.request_id);
     response.set("X-Content-Type-Options", "nosniff");
     response.set("X-Frame-Options", "DENY");
@@ -320,6 +319,20 @@ void RequestPipeline::finish(const PendingRequest& pending,
         set_rate_limit_headers(response, rate_limits_->api_limit(), *pending.api_rate);
     }
     response.keep_alive(keep_alive);
+}
+
+void RequestPipeline::record(const PendingRequest& pending, unsigned status) const {
+    const auto elapsed = std::chrono::steady_clock::now() - pending.started;
+    count_request(pending, status, elapsed);
+    spdlog::info("{} {} in {:.3f}s route={} request_id={} client={}", pending.method_text, status,
+                 std::chrono::duration<double>(elapsed).count(), pending.route_label,
+                 pending.request_id, pending.client_address);
+}
+
+void RequestPipeline::finish(const PendingRequest& pending,
+                             Response& response,
+                             bool keep_alive) const {
+    decorate(pending, response, keep_alive);
     response.prepare_payload();
     if (pending.method == http::verb::head) {
         // HEAD keeps the GET answer's Content-Length but sends no body.
@@ -327,13 +340,67 @@ void RequestPipeline::finish(const PendingRequest& pending,
         response.body().clear();
         response.content_length(length);
     }
+    record(pending, response.result_int());
+}
 
-    const auto elapsed = std::chrono::steady_clock::now() - pending.started;
-    const auto status = response.result_int();
-    count_request(pending, status, elapsed);
-    spdlog::info("{} {} in {:.3f}s route={} request_id={} client={}", pending.method_text, status,
-                 std::chrono::duration<double>(elapsed).count(), pending.route_label,
-                 pending.request_id, pending.client_address);
+void RequestPipeline::finish_streamed(const PendingRequest& pending,
+                                      Response& head,
+                                      std::uint64_t content_length,
+                                      bool keep_alive) const {
+    decorate(pending, head, keep_alive);
+    head.body().clear();
+    head.content_length(content_length);
+    record(pending, head.result_int());
+}
+
+StreamedResponse RequestPipeline::run_streamed(const PendingRequest& pending,
+                                               const HttpRequest& message) const noexcept {
+    try {
+        auto caller = caller_of(pending, message);
+        if (auto* refused = std::get_if<Response>(&caller)) {
+            return StreamedResponse{std::move(*refused), 0, nullptr};
+        }
+        const Request request{message,
+                              pending.params,
+                              pending.route_label,
+                              pending.request_id,
+                              pending.client_address,
+                              std::get<domain::access::Principal>(caller)};
+        return pending.route->stream_handler(request);
+    } catch (const std::exception& e) {
+        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
+                      pending.request_id, e.what());
+    } catch (...) {
+        spdlog::error("handler failed route={} request_id={}: unknown exception",
+                      pending.route_label, pending.request_id);
+    }
+    return StreamedResponse{internal_error(), 0, nullptr};
+}
+
+UploadStart RequestPipeline::start_upload(const PendingRequest& pending,
+                                          const HttpRequest& message) const noexcept {
+    try {
+        auto caller = caller_of(pending, message);
+        if (auto* refused = std::get_if<Response>(&caller)) {
+            return UploadStart{std::move(*refused), nullptr};
+        }
+        const Request request{message,
+                              pending.params,
+                              pending.route_label,
+                              pending.request_id,
+                              pending.client_address,
+                              std::get<domain::access::Principal>(caller)};
+        auto start = pending.route->upload_handler(request);
+        if (!start.refusal && !start.sink) start.refusal = internal_error();
+        return start;
+    } catch (const std::exception& e) {
+        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
+                      pending.request_id, e.what());
+    } catch (...) {
+        spdlog::error("handler failed route={} request_id={}: unknown exception",
+                      pending.route_label, pending.request_id);
+    }
+    return UploadStart{internal_error(), nullptr};
 }
 
 }  // namespace nexu::api

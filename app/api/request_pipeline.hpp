@@ -3,8 +3,8 @@
 #include <chrono>
 #include <functional>
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 
 #include <boost/beast/http/fields.hpp>
 
@@ -69,9 +69,31 @@ public:
     // Adds the headers every response carries, then logs and counts it.
     void finish(const PendingRequest& pending, Response& response, bool keep_alive) const;
 
+    // ---- streamed bodies (Router::add_streamed / add_upload routes) ----
+
+    // Runs a streamed route's handler (authenticating first). Never throws:
+    // a stray exception becomes a 500 problem without a body source.
+    StreamedResponse run_streamed(const PendingRequest& pending,
+                                  const HttpRequest& message) const noexcept;
+    // Runs an upload route's handler on the header block alone (`message` has
+    // no body yet). Never throws: a stray exception becomes a 500 refusal.
+    UploadStart start_upload(const PendingRequest& pending,
+                             const HttpRequest& message) const noexcept;
+    // finish() for the head of a streamed response: the same headers, log line
+    // and metrics, with `content_length` as the length of the body to come.
+    void finish_streamed(const PendingRequest& pending,
+                         Response& head,
+                         std::uint64_t content_length,
+                         bool keep_alive) const;
+
     const Router& router() const { return router_; }
 
 private:
+    // The headers every response carries (request id, security, CORS, keep-alive).
+    void decorate(const PendingRequest& pending, Response& response, bool keep_alive) const;
+    // The access log line and request metrics.
+    void record(const PendingRequest& pending, unsigned status) const;
+
     // The caller of a request, or the response that refuses it.
     std::variant<domain::access::Principal, Response> caller_of(const PendingRequest& pending,
                                                                 const HttpRequest& message) const;

@@ -112,8 +112,8 @@ void Router::add(http::verb method,
     if (pattern.empty() || pattern.front() != '/') {
         throw std::invalid_argument("route pattern must start with '/': " + std::string{pattern});
     }
-    Route route{method,         std::string{pattern}, std::move(handler), {}, dispatch,
-                max_body_bytes, credentials,          {}};
+    Route route{method,   std::string{pattern}, std::move(handler), {},
+                dispatch, max_body_bytes,       credentials,        {}};
     for (const auto part : split_path(pattern)) {
         Route::Segment segment;
         if (part.size() > 2 && part.front() == '{' && part.back() == '}') {
@@ -140,6 +140,23 @@ void Router::add_deferred(http::verb method,
                           Credentials credentials) {
     add(method, pattern, Handler{}, dispatch, max_body_bytes, credentials);
     routes_.back().deferred_handler = std::move(handler);
+}
+
+void Router::add_streamed(http::verb method,
+                          std::string_view pattern,
+                          StreamHandler handler,
+                          Credentials credentials) {
+    add(method, pattern, Handler{}, Dispatch::worker, 0, credentials);
+    routes_.back().stream_handler = std::move(handler);
+}
+
+void Router::add_upload(http::verb method,
+                        std::string_view pattern,
+                        UploadHandler handler,
+                        std::size_t max_body_bytes,
+                        Credentials credentials) {
+    add(method, pattern, Handler{}, Dispatch::worker, max_body_bytes, credentials);
+    routes_.back().upload_handler = std::move(handler);
 }
 
 RouteMatch Router::match(http::verb method, std::string_view target) const {

@@ -20,6 +20,12 @@ using Respond = std::function<void(Response)>;
 // being called, the client gets a 500 rather than a hung connection.
 using DeferredHandler = std::function<void(const Request&, Respond respond)>;
 
+// A handler whose response body is streamed (downloads); runs on a worker.
+using StreamHandler = std::function<StreamedResponse(const Request&)>;
+// A handler that sees the header block before the body is read and returns a
+// sink for the body (uploads); runs on a worker.
+using UploadHandler = std::function<UploadStart(const Request&)>;
+
 // Where a handler runs. Handlers that touch the disk, hash passwords, decrypt
 // or scan run on the worker pool; only cheap, non-blocking ones on io threads.
 enum class Dispatch { io_thread, worker };
@@ -44,6 +50,8 @@ struct Route {
         bool takes_rest = false;
     };
     std::vector<Segment> segments;
+    StreamHandler stream_handler = {};  // set by add_streamed: the response body is streamed
+    UploadHandler upload_handler = {};  // set by add_upload: the request body is streamed
 };
 
 struct RouteMatch {
@@ -69,6 +77,20 @@ public:
                       Dispatch dispatch = Dispatch::io_thread,
                       std::size_t max_body_bytes = 0,
                       Credentials credentials = Credentials::checked);
+
+    // A route whose response body is streamed from a BodySource (worker threads).
+    void add_streamed(http::verb method,
+                      std::string_view pattern,
+                      StreamHandler handler,
+                      Credentials credentials = Credentials::checked);
+    // A route whose request body is streamed into an UploadSink, up to
+    // `max_body_bytes` (413 from Content-Length before reading, or as soon as
+    // a chunked body passes it). Handlers run on worker threads.
+    void add_upload(http::verb method,
+                    std::string_view pattern,
+                    UploadHandler handler,
+                    std::size_t max_body_bytes,
+                    Credentials credentials = Credentials::checked);
 
     // `target` may carry a query string; it is ignored here.
     RouteMatch match(http::verb method, std::string_view target) const;
