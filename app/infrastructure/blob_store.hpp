@@ -121,7 +121,7 @@ private:
 // name (temp file, fsync, rename, directory fsync), never overwriting one in
 // place; the file metadata switching to the new name is the commit, and the
 // old blob is retired: removed by collect_garbage() once its grace period has
-// passed. Layout and format: docs/storage.md, "File blobs".
+// passed. Layout and format: docs/architecture.md, "Files (streamed bodies)".
 //
 // Thread-safe (stateless apart from settings). Every call blocks on disk.
 // Errors: not_found, corrupt_object (authentication, truncation, wrong size),
