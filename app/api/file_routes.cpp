@@ -21,8 +21,10 @@ using repositories::UploadOutcome;
 constexpr std::string_view kFilesPrefix = "/api/v1/files/";
 constexpr std::string_view kDefaultContentType = "application/octet-stream";
 constexpr std::size_t kMaxContentTypeBytes = 255;
-// Retired blobs are collected at most this often, from a request's worker.
+// Retired blobs are collected at most this often, from a request's worker;
+// orphaned blobs (a crash mid-commit) at most once per kOrphanInterval.
 constexpr auto kGarbageInterval = std::chrono::seconds(60);
+constexpr auto kOrphanInterval = std::chrono::hours(1);
 
 std::string_view header_of(const HttpRequest& message, http::field field) {
     const auto it = message.find(field);
@@ -115,6 +117,18 @@ void maybe_collect_garbage(const FileRepository& files) {
     if (!last_run_s.compare_exchange_strong(last, now_s)) return;  // another worker took it
     auto removed = files.collect_garbage();
     if (!removed) spdlog::warn("file garbage collection failed: {}", removed.error().context);
+
+    static std::atomic<std::int64_t> last_orphans_s{0};
+    auto last_orphans = last_orphans_s.load();
+    if (last_orphans != 0 &&
+        now_s - last_orphans <
+            std::chrono::duration_cast<std::chrono::seconds>(kOrphanInterval).count()) {
+        return;
+    }
+    if (!last_orphans_s.compare_exchange_strong(last_orphans, now_s)) return;
+    if (last_orphans == 0) return;  // the first sweep comes an hour after start
+    auto orphans = files.collect_orphans();
+    if (!orphans) spdlog::warn("file orphan collection failed: {}", orphans.error().context);
 }
 
 // ---- upload ----

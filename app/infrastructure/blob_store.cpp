@@ -460,4 +460,28 @@ Result<std::size_t> BlobStore::collect_garbage() const {
     return removed;
 }
 
+Result<std::size_t> BlobStore::remove_unreferenced(
+    const std::function<bool(std::string_view name)>& is_referenced) const {
+    std::size_t removed = 0;
+    const auto now_s = unix_ms_now() / 1000;
+    auto shards = env_.list_dir(blobs_dir_);
+    if (!shards) return tl::make_unexpected(shards.error());
+    for (const auto& shard : *shards) {
+        if (shard.size() != 2 || shard == kRetiredDir) continue;
+        auto names = env_.list_dir(blobs_dir_ / shard);
+        if (!names) continue;
+        for (const auto& file : *names) {
+            if (!file.ends_with(kBlobSuffix)) continue;
+            const auto name = std::string_view{file}.substr(0, file.size() - kBlobSuffix.size());
+            if (!is_valid_blob_name(name) || is_referenced(name)) continue;
+            const auto path = blobs_dir_ / shard / file;
+            auto info = env_.stat(path);
+            if (!info) continue;
+            if ((now_s - info->modified_unix_s) * 1000 < settings_.orphan_grace.count()) continue;
+            if (env_.remove(path)) ++removed;
+        }
+    }
+    return removed;
+}
+
 }  // namespace nexu::infrastructure

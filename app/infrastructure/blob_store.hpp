@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct BlobSettings {
     // Temp files of uploads that never finished (a crashed instance) are
     // removed when older than this.
     std::chrono::milliseconds temp_grace{60 * 60 * 1000};
+    // A committed blob no metadata points to (a crash between the blob's
+    // commit and the metadata switch) is removed when older than this.
+    std::chrono::milliseconds orphan_grace{60 * 60 * 1000};
 };
 
 // A committed blob: its unique name and what the writer measured.
@@ -151,6 +155,12 @@ public:
     // Removes retired blobs past their grace period and abandoned temp files;
     // returns how many files went. Safe to run on several instances at once.
     Result<std::size_t> collect_garbage() const;
+
+    // Removes committed blobs older than the orphan grace that are not in
+    // `referenced` (a snapshot of the names in use, taken before this call:
+    // a blob committed after it is younger than the grace). Returns how many.
+    Result<std::size_t> remove_unreferenced(
+        const std::function<bool(std::string_view name)>& is_referenced) const;
 
     const BlobSettings& settings() const { return settings_; }
     // Where a blob lives (for tests and tools).

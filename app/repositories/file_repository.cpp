@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <set>
 
 #include <sodium.h>
 
@@ -203,6 +204,25 @@ Result<infrastructure::BlobReader> FileRepository::open_content(const FileMetada
 
 Result<std::size_t> FileRepository::collect_garbage() const {
     return config::timed("file_collect_garbage", [&] { return blobs_.collect_garbage(); });
+}
+
+Result<std::size_t> FileRepository::collect_orphans() const {
+    return config::timed("file_collect_orphans", [&]() -> Result<std::size_t> {
+        // The snapshot comes first: a blob committed after it is younger than
+        // the orphan grace, so it is never judged against a stale snapshot.
+        std::set<std::string, std::less<>> referenced;
+        auto scanned = documents_.scan(kCollection, {}, [&](const std::string&, const Json& doc) {
+            if (auto blob = doc.find("blob"); blob != doc.end() && blob->is_string()) {
+                referenced.insert(blob->get<std::string>());
+            }
+            return true;
+        });
+        if (!scanned && scanned.error().code != Errc::not_found) {
+            return tl::make_unexpected(scanned.error());
+        }
+        return blobs_.remove_unreferenced(
+            [&](std::string_view name) { return referenced.find(name) != referenced.end(); });
+    });
 }
 
 }  // namespace nexu::repositories

@@ -98,8 +98,13 @@ public:
                                                     std::uint64_t offset,
                                                     std::uint64_t length) const;
 
-    // Removes retired blobs past their grace (any instance may run it).
+    // Removes retired blobs past their grace and abandoned temp files (any
+    // instance may run it); returns how many files went.
     Result<std::size_t> collect_garbage() const;
+    // Removes blobs no metadata points to, older than the orphan grace (left
+    // by a crash between a blob's commit and its metadata switch). Scans every
+    // file's metadata and lists every blob: run it rarely.
+    Result<std::size_t> collect_orphans() const;
 
     // The document id of a path.
     static std::string id_of(std::string_view path);

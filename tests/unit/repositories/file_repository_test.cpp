@@ -22,6 +22,7 @@ struct FilesFixture {
     std::unique_ptr<infrastructure::BlobStore> blobs = [this] {
         infrastructure::BlobSettings settings;
         settings.retire_grace = std::chrono::milliseconds{0};
+        settings.orphan_grace = std::chrono::milliseconds{0};
         return infrastructure::BlobStore::open(store_fixture.env, store_fixture.data_dir(),
                                                *store_fixture.crypto, settings)
             .value();
@@ -163,4 +164,16 @@ TEST_CASE("delete retires the blob, list filters by prefix and owner in path ord
     CHECK(f.files.remove(file).error().code != Errc::io_error);  // already gone: not acknowledged
     CHECK(f.files.collect_garbage().value() == 1);
     CHECK(f.blob_files() == 4);
+}
+
+TEST_CASE("blobs no metadata points to are collected as orphans, referenced ones kept", "[files]") {
+    FilesFixture f;
+    REQUIRE(f.files.commit_upload("kept", f.blob_of("kept"), "t", kAlice));
+    const auto orphan = f.blob_of("left by a crash before the metadata switch");
+    CHECK(f.blob_files() == 2);
+    CHECK(f.files.collect_orphans().value() == 1);
+    CHECK(f.blob_files() == 1);
+    CHECK_FALSE(std::filesystem::exists(f.blobs->path_of(orphan.name)));
+    CHECK(f.content_of(f.files.find("kept").value()) == "kept");
+    CHECK(f.files.collect_orphans().value() == 0);
 }
