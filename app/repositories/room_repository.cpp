@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
+
+#include "domain/timestamp.hpp"
 
 namespace nexu::repositories {
 
@@ -72,16 +72,7 @@ RoomRepository::RoomRepository(infrastructure::Store& store, infrastructure::Uui
     : store_(store), ids_(ids) {}
 
 std::string RoomRepository::now_timestamp() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-    const auto seconds = static_cast<std::time_t>(ms.count() / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[40];
-    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<int>(ms.count() % 1000));
-    return text;
+    return domain::format_timestamp(std::chrono::system_clock::now());
 }
 
 Result<Room> RoomRepository::create(std::string_view name,
