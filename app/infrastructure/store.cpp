@@ -1280,6 +1280,7 @@ void Collection::verify(VerifyReport& report) {
     Env& env = store_.env();
     // Segments: exact sizes and headers, so appended or cut bytes show even
     // where no document reads them.
+    std::set<std::string> reported_ids;  // damaged records found in the segments
     if (checkpoint_seq > 0) {
         auto bytes = env.read_file(checkpoint_dir_ / sf::checkpoint_index_name(checkpoint_seq));
         auto index =
@@ -1330,9 +1331,11 @@ void Collection::verify(VerifyReport& report) {
                         store_.crypto(), key_id,
                         std::string_view{*segment}.substr(entry->offset, entry->length), name_,
                         entry->id, entry->rev, entry->seq);
-                    if (!body)
+                    if (!body) {
                         report.damaged.push_back(
                             {name_, name + " " + entry->id, body.error().context});
+                        reported_ids.insert(entry->id);
+                    }
                 }
                 if (expected_offset != segment->size()) {
                     report.damaged.push_back({name_, name, "records do not tile the segment"});
@@ -1346,7 +1349,10 @@ void Collection::verify(VerifyReport& report) {
         if (slot.location.in_log) log_files.insert(slot.location.file);
         auto body = reader.fetch(id, slot);
         if (!body) {
-            report.damaged.push_back({name_, id, body.error().context});
+            // A live document in a damaged segment record was reported above: once is enough.
+            if (slot.location.in_log || !reported_ids.contains(id)) {
+                report.damaged.push_back({name_, id, body.error().context});
+            }
         } else {
             ++report.documents;
         }

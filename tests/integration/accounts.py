@@ -16,7 +16,10 @@ import urllib.request
 ADMIN_USERNAME = "root-admin"
 ADMIN_PASSWORD = "Adm1n passphrase for tests only"
 USER_PASSWORD = "user passphrase 4 tests"
-TEST_PASSWORDS = {ADMIN_PASSWORD, USER_PASSWORD}
+# Every password the suites type, right or wrong; NexuServer.cleanup checks
+# that none reached a log line.
+TEST_PASSWORDS = {ADMIN_PASSWORD, USER_PASSWORD, "a brand new passphrase",
+                  "a strong admin passphrase", "wrong password here", "correct horse battery"}
 
 _counter = itertools.count(1)
 

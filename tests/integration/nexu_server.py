@@ -149,10 +149,29 @@ class NexuServer:
         self.output.close()
         return self.process.returncode
 
+    def secrets_in_logs(self):
+        """Secrets found in this server's log files and console output: the test
+        passwords, any JWT, an Argon2 hash string, the master key."""
+        from accounts import TEST_PASSWORDS  # noqa: E402 (accounts imports this module)
+        text = self.log_text() + self.read_output()
+        found = [p for p in TEST_PASSWORDS if p in text]
+        found += [marker for marker in ("eyJhbGciOi", "$argon2id$") if marker in text]
+        try:
+            with open(self.key_file) as f:
+                key = f.read().strip()
+            if key and key in text:
+                found.append("the master key")
+        except OSError:
+            pass
+        return found
+
     def cleanup(self):
         self.stop()
+        leaked = self.secrets_in_logs() if os.path.exists(self.output_path) else []
         if self.owns_root:
             shutil.rmtree(self.root, ignore_errors=True)
+        # Every server of the suite is checked as it goes, whatever the test did.
+        assert not leaked, "secrets in the server's logs: %s" % leaked
 
     def __enter__(self):
         return self.start()
