@@ -76,12 +76,9 @@ Result<ChatMessage> parse_record(std::string_view room_id,
 }  // namespace
 
 nlohmann::json ChatMessage::to_json() const {
-    return Json{{"id", id},
-                {"room", room},
-                {"seq", seq},
-                {"from", {{"id", from.id}, {"username", from.username}}},
-                {"text", text},
-                {"ts", ts}};
+    return Json{{"id", id},     {"room", room},
+                {"seq", seq},   {"from", {{"id", from.id}, {"username", from.username}}},
+                {"text", text}, {"ts", ts}};
 }
 
 MessageRepository::MessageRepository(infrastructure::Store& store,
@@ -222,12 +219,11 @@ void MessageRepository::finalize(const PostedMessage& posted) {
     if (posted.dedupe_key.empty() || posted.is_duplicate) return;
     // An optimisation for later resends (they read the seq instead of searching
     // the log); losing it to a crash or a race is safe.
-    (void)store_.put(keys_collection(posted.message.room), posted.dedupe_key,
-                     Json{{"state", "committed"},
-                          {"message_id", posted.message.id},
-                          {"seq", posted.message.seq}}
-                         .dump(),
-                     posted.reservation_rev);
+    (void)store_.put(
+        keys_collection(posted.message.room), posted.dedupe_key,
+        Json{{"state", "committed"}, {"message_id", posted.message.id}, {"seq", posted.message.seq}}
+            .dump(),
+        posted.reservation_rev);
 }
 
 Result<ChatMessage> MessageRepository::read_one(std::string_view room_id, std::uint64_t seq) {

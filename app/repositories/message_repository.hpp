@@ -82,7 +82,8 @@ struct PreparedPost {
 // Thread-safe; calls block on disk (and a contended resend may wait up to
 // the lease): call from worker threads only. Errors: invalid_argument (text
 // empty or over 4000 characters, client_id over 128 bytes), not_found
-// (malformed room id), unavailable (a resend whose first send stays unresolved for twice the lease), store errors.
+// (malformed room id), unavailable (a resend whose first send stays unresolved for twice the
+// lease), store errors.
 class MessageRepository {
 public:
     static constexpr std::size_t kMaxTextChars = 4000;

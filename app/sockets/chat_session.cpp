@@ -188,7 +188,8 @@ void ChatSession::handle_join(const Json& frame) {
             return fail_join("unavailable", "the room cannot be read now; retry");
         }
         if (!found->has_member(self->user_.id)) {
-            if (found->is_private && !self->is_admin_) return fail_join("not_found", "no such room");
+            if (found->is_private && !self->is_admin_)
+                return fail_join("not_found", "no such room");
             if (!found->is_private) {
                 // Joining a public room makes the user a member (API.md).
                 if (auto added = hub.rooms().add_member(room, self->user_); !added) {
@@ -217,8 +218,7 @@ void ChatSession::handle_join(const Json& frame) {
             const auto missed = joined.delivered - *since;
             const auto count = std::min<std::uint64_t>(missed, hub.settings().replay_max);
             is_truncated = missed > hub.settings().replay_max;
-            auto messages =
-                hub.messages().after(room, *since, static_cast<std::size_t>(count));
+            auto messages = hub.messages().after(room, *since, static_cast<std::size_t>(count));
             if (!messages) {
                 spdlog::warn("chat: replay of {} failed: {}", room, messages.error().context);
                 if (hub.registry().leave(room, *self)) {
@@ -309,7 +309,8 @@ void ChatSession::handle_send(const Json& frame) {
     if (text_field.value == nullptr) return reject(text_field.code, text_field.message, client_id);
     const auto& room = *room_field.value;
     const auto& text = *text_field.value;
-    if (client_id.empty() || client_id.size() > repositories::MessageRepository::kMaxClientIdBytes) {
+    if (client_id.empty() ||
+        client_id.size() > repositories::MessageRepository::kMaxClientIdBytes) {
         return reject("invalid_field", "client_id must be 1-128 bytes", client_id);
     }
     if (text.empty()) return reject("invalid_field", "text must not be empty", client_id);
@@ -409,15 +410,16 @@ void ChatSession::handle_history(const Json& frame) {
     const auto room = *room_field.value;
     if (is_rate_limited(room)) return;
     bad_frames_in_a_row_ = 0;
-    const auto count =
-        static_cast<std::size_t>(std::min<std::uint64_t>(limit.value_or(kDefaultHistory), kMaxHistory));
+    const auto count = static_cast<std::size_t>(
+        std::min<std::uint64_t>(limit.value_or(kDefaultHistory), kMaxHistory));
     net::post(hub_.workers(), [self = shared_from_this(), room, before, count] {
         auto& hub = self->hub_;
         auto found = hub.rooms().find(room);
         if (found && found->is_private && !self->is_admin_ && !found->has_member(self->user_.id)) {
             found = fail(Errc::not_found, "private room");
         }
-        if (!found) return self->send(error_frame(error_code_for(found.error()), "no such room", room));
+        if (!found)
+            return self->send(error_frame(error_code_for(found.error()), "no such room", room));
         // before=0 asks for nothing before seq 0; an absent before asks for the newest.
         if (before && *before == 0) return self->send(history_frame(room, {}));
         auto messages = hub.messages().before(room, before.value_or(0), count);
@@ -475,7 +477,9 @@ void ChatSession::deliver_message(const std::string& room, std::uint64_t seq, Fr
     });
 }
 
-void ChatSession::deliver_event(Frame frame) { send(std::move(frame)); }
+void ChatSession::deliver_event(Frame frame) {
+    send(std::move(frame));
+}
 
 void ChatSession::send(Frame frame) {
     net::post(ws_.get_executor(),
