@@ -384,8 +384,8 @@ int main(int argc, char** argv) {
         chat_rooms.emplace(**store, accounts->ids);
         chat_messages.emplace(**store, accounts->ids, config->websocket.idempotency_lease);
         api::ChatRouteHooks chat_route_hooks;
-        chat_route_hooks.find_username = [&users = accounts->users](
-                                             std::string_view id) -> Result<std::string> {
+        chat_route_hooks.find_username =
+            [&users = accounts->users](std::string_view id) -> Result<std::string> {
             auto user = users.find(id);
             if (!user) return tl::make_unexpected(user.error());
             return user->username;

@@ -80,54 +80,54 @@ void add_chat_routes(Router& router,
         return json_response(http::status::ok, Json{{"items", std::move(items)}}.dump());
     });
 
-    router.add(http::verb::post, "/api/v1/chat/rooms",
-               [&rooms, shared_hooks](const Request& request) {
-                   const auto& principal = request.principal;
-                   if (!principal.is_authenticated()) return unauthorized();
-                   if (!principal.is_admin() && !principal.permissions.allows("chat:rooms:create")) {
-                       return forbidden("Creating rooms needs the chat:rooms:create permission.");
-                   }
-                   auto body = read_json_body(request);
-                   if (!body) return std::move(body.error());
-                   if (!body->is_object()) return unprocessable("", "the body must be an object");
-                   const auto name = body->find("name");
-                   if (name == body->end() || !name->is_string()) {
-                       return unprocessable("name", "a string of 1-100 characters is required");
-                   }
-                   bool is_private = false;
-                   if (const auto flag = body->find("private"); flag != body->end()) {
-                       if (!flag->is_boolean()) return unprocessable("private", "must be a boolean");
-                       is_private = flag->get<bool>();
-                   }
-                   std::vector<ChatUser> members;
-                   if (const auto list = body->find("members"); list != body->end()) {
-                       if (!list->is_array() || list->size() > kMaxInitialMembers) {
-                           return unprocessable("members", "must be a list of user ids");
-                       }
-                       for (const auto& id : *list) {
-                           if (!id.is_string()) {
-                               return unprocessable("members", "must be a list of user ids");
-                           }
-                           const auto& user_id = id.get_ref<const std::string&>();
-                           if (user_id == principal.user_id) continue;
-                           auto username = shared_hooks->find_username
-                                               ? shared_hooks->find_username(user_id)
-                                               : fail(Errc::not_found, "no user lookup");
-                           if (!username && username.error().code == Errc::not_found) {
-                               return unprocessable("members", "no user has the id " + user_id);
-                           }
-                           if (!username) return problem_for(username.error(), request.request_id);
-                           members.push_back({user_id, std::move(*username)});
-                       }
-                   }
-                   auto room = rooms.create(name->get<std::string>(), is_private,
-                                            caller(request), members);
-                   if (!room && room.error().code == Errc::invalid_argument) {
-                       return unprocessable("name", "must be 1-100 characters");
-                   }
-                   if (!room) return problem_for(room.error(), request.request_id);
-                   return room_response(http::status::created, *room);
-               });
+    router.add(
+        http::verb::post, "/api/v1/chat/rooms", [&rooms, shared_hooks](const Request& request) {
+            const auto& principal = request.principal;
+            if (!principal.is_authenticated()) return unauthorized();
+            if (!principal.is_admin() && !principal.permissions.allows("chat:rooms:create")) {
+                return forbidden("Creating rooms needs the chat:rooms:create permission.");
+            }
+            auto body = read_json_body(request);
+            if (!body) return std::move(body.error());
+            if (!body->is_object()) return unprocessable("", "the body must be an object");
+            const auto name = body->find("name");
+            if (name == body->end() || !name->is_string()) {
+                return unprocessable("name", "a string of 1-100 characters is required");
+            }
+            bool is_private = false;
+            if (const auto flag = body->find("private"); flag != body->end()) {
+                if (!flag->is_boolean()) return unprocessable("private", "must be a boolean");
+                is_private = flag->get<bool>();
+            }
+            std::vector<ChatUser> members;
+            if (const auto list = body->find("members"); list != body->end()) {
+                if (!list->is_array() || list->size() > kMaxInitialMembers) {
+                    return unprocessable("members", "must be a list of user ids");
+                }
+                for (const auto& id : *list) {
+                    if (!id.is_string()) {
+                        return unprocessable("members", "must be a list of user ids");
+                    }
+                    const auto& user_id = id.get_ref<const std::string&>();
+                    if (user_id == principal.user_id) continue;
+                    auto username = shared_hooks->find_username
+                                        ? shared_hooks->find_username(user_id)
+                                        : fail(Errc::not_found, "no user lookup");
+                    if (!username && username.error().code == Errc::not_found) {
+                        return unprocessable("members", "no user has the id " + user_id);
+                    }
+                    if (!username) return problem_for(username.error(), request.request_id);
+                    members.push_back({user_id, std::move(*username)});
+                }
+            }
+            auto room =
+                rooms.create(name->get<std::string>(), is_private, caller(request), members);
+            if (!room && room.error().code == Errc::invalid_argument) {
+                return unprocessable("name", "must be 1-100 characters");
+            }
+            if (!room) return problem_for(room.error(), request.request_id);
+            return room_response(http::status::created, *room);
+        });
 
     router.add(
         http::verb::post, "/api/v1/chat/rooms/{id}/members",
@@ -181,78 +181,78 @@ void add_chat_routes(Router& router,
                    return Response{http::status::no_content, request.message.version()};
                });
 
-    router.add(http::verb::get, "/api/v1/chat/rooms/{id}/messages",
-               [&rooms, &messages](const Request& request) {
-                   if (!request.principal.is_authenticated()) return unauthorized();
-                   std::optional<std::uint64_t> after;
-                   std::optional<std::uint64_t> before;
-                   std::optional<std::uint64_t> limit;
-                   if (!seq_param(request, "after", after)) return bad_parameter("after");
-                   if (!seq_param(request, "before", before)) return bad_parameter("before");
-                   if (!seq_param(request, "limit", limit) || (limit && *limit == 0) ||
-                       (limit && *limit > kMaxPage)) {
-                       return problem(http::status::bad_request, "bad-request", "Bad Request",
-                                      "limit must be an integer from 1 to 1000.");
-                   }
-                   auto room = visible_room(rooms, request);
-                   if (!room) return problem_for(room.error(), request.request_id);
-                   const auto count = static_cast<std::size_t>(limit.value_or(kDefaultPage));
-                   Result<std::vector<repositories::ChatMessage>> page =
-                       std::vector<repositories::ChatMessage>{};
-                   if (before && *before == 0) {
-                       // nothing comes before seq 0
-                   } else if (before || !after) {
-                       page = messages.before(room->id, before.value_or(0), count,
-                                              after.value_or(0));
-                   } else {
-                       page = messages.after(room->id, *after, count);
-                   }
-                   if (!page) return problem_for(page.error(), request.request_id);
-                   Json list = Json::array();
-                   for (const auto& message : *page) list.push_back(message.to_json());
-                   return json_response(http::status::ok,
-                                        Json{{"messages", std::move(list)}}.dump());
-               });
-
     router.add(
-        http::verb::post, "/api/v1/chat/rooms/{id}/messages",
-        [&rooms, &messages, shared_hooks](const Request& request) {
-            const auto& principal = request.principal;
-            if (!principal.is_authenticated()) return unauthorized();
-            auto body = read_json_body(request);
-            if (!body) return std::move(body.error());
-            if (!body->is_object()) return unprocessable("", "the body must be an object");
-            const auto text = body->find("text");
-            if (text == body->end() || !text->is_string()) {
-                return unprocessable("text", "a text of 1-4000 characters is required");
-            }
-            std::string client_id;
-            if (const auto id = body->find("client_id"); id != body->end()) {
-                if (!id->is_string() || id->get_ref<const std::string&>().empty() ||
-                    id->get_ref<const std::string&>().size() >
-                        repositories::MessageRepository::kMaxClientIdBytes) {
-                    return unprocessable("client_id", "must be a string of 1-128 bytes");
-                }
-                client_id = id->get<std::string>();
-            }
-            if (!repositories::MessageRepository::is_valid_text(text->get_ref<const std::string&>())) {
-                return unprocessable("text", "must be 1-4000 characters");
+        http::verb::get, "/api/v1/chat/rooms/{id}/messages",
+        [&rooms, &messages](const Request& request) {
+            if (!request.principal.is_authenticated()) return unauthorized();
+            std::optional<std::uint64_t> after;
+            std::optional<std::uint64_t> before;
+            std::optional<std::uint64_t> limit;
+            if (!seq_param(request, "after", after)) return bad_parameter("after");
+            if (!seq_param(request, "before", before)) return bad_parameter("before");
+            if (!seq_param(request, "limit", limit) || (limit && *limit == 0) ||
+                (limit && *limit > kMaxPage)) {
+                return problem(http::status::bad_request, "bad-request", "Bad Request",
+                               "limit must be an integer from 1 to 1000.");
             }
             auto room = visible_room(rooms, request);
             if (!room) return problem_for(room.error(), request.request_id);
-            if (!room->has_member(principal.user_id)) {
-                return forbidden("Join the room before posting to it.");
+            const auto count = static_cast<std::size_t>(limit.value_or(kDefaultPage));
+            Result<std::vector<repositories::ChatMessage>> page =
+                std::vector<repositories::ChatMessage>{};
+            if (before && *before == 0) {
+                // nothing comes before seq 0
+            } else if (before || !after) {
+                page = messages.before(room->id, before.value_or(0), count, after.value_or(0));
+            } else {
+                page = messages.after(room->id, *after, count);
             }
-            auto posted = messages.post(room->id, caller(request),
-                                        text->get_ref<const std::string&>(), client_id);
-            if (!posted) return problem_for(posted.error(), request.request_id);
-            if (!posted->is_duplicate && shared_hooks->delivered) {
-                shared_hooks->delivered(posted->message);
-            }
-            messages.finalize(*posted);
-            return json_response(posted->is_duplicate ? http::status::ok : http::status::created,
-                                 posted->message.to_json().dump());
+            if (!page) return problem_for(page.error(), request.request_id);
+            Json list = Json::array();
+            for (const auto& message : *page) list.push_back(message.to_json());
+            return json_response(http::status::ok, Json{{"messages", std::move(list)}}.dump());
         });
+
+    router.add(http::verb::post, "/api/v1/chat/rooms/{id}/messages",
+               [&rooms, &messages, shared_hooks](const Request& request) {
+                   const auto& principal = request.principal;
+                   if (!principal.is_authenticated()) return unauthorized();
+                   auto body = read_json_body(request);
+                   if (!body) return std::move(body.error());
+                   if (!body->is_object()) return unprocessable("", "the body must be an object");
+                   const auto text = body->find("text");
+                   if (text == body->end() || !text->is_string()) {
+                       return unprocessable("text", "a text of 1-4000 characters is required");
+                   }
+                   std::string client_id;
+                   if (const auto id = body->find("client_id"); id != body->end()) {
+                       if (!id->is_string() || id->get_ref<const std::string&>().empty() ||
+                           id->get_ref<const std::string&>().size() >
+                               repositories::MessageRepository::kMaxClientIdBytes) {
+                           return unprocessable("client_id", "must be a string of 1-128 bytes");
+                       }
+                       client_id = id->get<std::string>();
+                   }
+                   if (!repositories::MessageRepository::is_valid_text(
+                           text->get_ref<const std::string&>())) {
+                       return unprocessable("text", "must be 1-4000 characters");
+                   }
+                   auto room = visible_room(rooms, request);
+                   if (!room) return problem_for(room.error(), request.request_id);
+                   if (!room->has_member(principal.user_id)) {
+                       return forbidden("Join the room before posting to it.");
+                   }
+                   auto posted = messages.post(room->id, caller(request),
+                                               text->get_ref<const std::string&>(), client_id);
+                   if (!posted) return problem_for(posted.error(), request.request_id);
+                   if (!posted->is_duplicate && shared_hooks->delivered) {
+                       shared_hooks->delivered(posted->message);
+                   }
+                   messages.finalize(*posted);
+                   return json_response(
+                       posted->is_duplicate ? http::status::ok : http::status::created,
+                       posted->message.to_json().dump());
+               });
 }
 
 }  // namespace nexu::api

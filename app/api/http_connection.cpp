@@ -164,7 +164,8 @@ void HttpConnection::on_header(beast::error_code ec, std::size_t) {
 }
 
 bool HttpConnection::hand_off_upgrade() {
-    if (upgrade_ == nullptr || !*upgrade_ || !parser_->is_done() || !boost::beast::websocket::is_upgrade(parser_->get())) {
+    if (upgrade_ == nullptr || !*upgrade_ || !parser_->is_done() ||
+        !boost::beast::websocket::is_upgrade(parser_->get())) {
         return false;
     }
     const std::string_view target = parser_->get().target();

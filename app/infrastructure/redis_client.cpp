@@ -1,10 +1,9 @@
 #include "infrastructure/redis_client.hpp"
 
-#include <poll.h>
-
 #include <charconv>
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 
 namespace nexu::infrastructure {
 
@@ -80,8 +79,8 @@ struct RedisClient::Connection {
             argv.push_back(arg.data());
             lengths.push_back(arg.size());
         }
-        ReplyPtr reply{redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(),
-                                        lengths.data())};
+        ReplyPtr reply{
+            redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data())};
         if (!reply) return fail(Errc::unavailable, context_error(context));
         return decode(*static_cast<redisReply*>(reply.get()));
     }
@@ -112,7 +111,8 @@ Result<RedisEndpoint> RedisEndpoint::parse(std::string_view url) {
     }
     if (const auto colon = url.rfind(':'); colon != std::string_view::npos) {
         const auto port = url.substr(colon + 1);
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
+        const auto [end, ec] =
+            std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
         if (ec != std::errc{} || end != port.data() + port.size() || endpoint.port < 1 ||
             endpoint.port > 65535) {
             return fail(Errc::invalid_argument, "the port must be 1-65535");
@@ -161,7 +161,8 @@ Result<std::unique_ptr<RedisClient::Connection>> RedisClient::connect() const {
 Result<RedisReply> RedisClient::command(const std::vector<std::string>& args) {
     std::lock_guard lock{mutex_};
     if (!connection_) {
-        if (Clock::now() < next_attempt_) return fail(Errc::unavailable, "redis: down, retry later");
+        if (Clock::now() < next_attempt_)
+            return fail(Errc::unavailable, "redis: down, retry later");
         auto connected = connect();
         if (!connected) {
             next_attempt_ = Clock::now() + retry_interval_;
@@ -211,10 +212,11 @@ void RedisClient::subscribe(std::string channel,
                             MessageHandler on_message,
                             std::function<void()> on_subscribed) {
     if (subscriber_.joinable()) return;
-    subscriber_ = std::thread{[this, channel = std::move(channel), on_message = std::move(on_message),
-                               on_subscribed = std::move(on_subscribed)]() mutable {
-        subscriber_loop(std::move(channel), std::move(on_message), std::move(on_subscribed));
-    }};
+    subscriber_ =
+        std::thread{[this, channel = std::move(channel), on_message = std::move(on_message),
+                     on_subscribed = std::move(on_subscribed)]() mutable {
+            subscriber_loop(std::move(channel), std::move(on_message), std::move(on_subscribed));
+        }};
 }
 
 void RedisClient::subscriber_loop(std::string channel,
@@ -223,7 +225,8 @@ void RedisClient::subscriber_loop(std::string channel,
     auto backoff = std::chrono::milliseconds{100};
     auto sleep_unless_stopping = [this](std::chrono::milliseconds duration) {
         const auto until = Clock::now() + duration;
-        while (!is_stopping_ && Clock::now() < until) std::this_thread::sleep_for(kPollInterval / 4);
+        while (!is_stopping_ && Clock::now() < until)
+            std::this_thread::sleep_for(kPollInterval / 4);
     };
     while (!is_stopping_) {
         auto connection = connect();

@@ -62,7 +62,8 @@ class RedisClient {
 public:
     explicit RedisClient(RedisEndpoint endpoint,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds{500},
-                         std::chrono::milliseconds retry_interval = std::chrono::milliseconds{1000});
+                         std::chrono::milliseconds retry_interval = std::chrono::milliseconds{
+                             1000});
     ~RedisClient();
     RedisClient(const RedisClient&) = delete;
     RedisClient& operator=(const RedisClient&) = delete;

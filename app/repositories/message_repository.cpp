@@ -76,12 +76,9 @@ Result<ChatMessage> parse_record(std::string_view room_id,
 }  // namespace
 
 nlohmann::json ChatMessage::to_json() const {
-    return Json{{"id", id},
-                {"room", room},
-                {"seq", seq},
-                {"from", {{"id", from.id}, {"username", from.username}}},
-                {"text", text},
-                {"ts", ts}};
+    return Json{{"id", id},     {"room", room},
+                {"seq", seq},   {"from", {{"id", from.id}, {"username", from.username}}},
+                {"text", text}, {"ts", ts}};
 }
 
 MessageRepository::MessageRepository(infrastructure::Store& store,
@@ -136,29 +133,58 @@ Result<PostedMessage> MessageRepository::post(std::string_view room_id,
                                               std::string_view text,
                                               std::string_view client_id,
                                               std::string_view origin) {
+    auto prepared = prepare(room_id, from, text, client_id, origin);
+    if (!prepared) return tl::make_unexpected(prepared.error());
+    return complete(room_id, from, text, origin, *prepared);
+}
+
+Result<PreparedPost> MessageRepository::prepare(std::string_view room_id,
+                                                const ChatUser& from,
+                                                std::string_view text,
+                                                std::string_view client_id,
+                                                std::string_view origin) {
     if (!infrastructure::is_uuid_v7(room_id)) return fail(Errc::not_found, "room id");
     if (!is_valid_text(text)) return fail(Errc::invalid_argument, "text must be 1-4000 characters");
     if (client_id.size() > kMaxClientIdBytes) {
         return fail(Errc::invalid_argument, "client_id is longer than 128 bytes");
     }
+    PreparedPost prepared;
     if (client_id.empty()) {
-        auto message = append(room_id, from, text, origin, ids_.next());
+        prepared.message_id = ids_.next();
+        return prepared;
+    }
+    prepared.key = dedupe_key(from.id, client_id);
+    auto before = store_.sequence(log_collection(room_id));
+    if (!before) return tl::make_unexpected(before.error());
+    prepared.message_id = ids_.next();
+    prepared.reserved = SteadyClock::now();
+    auto reserved = store_.put(keys_collection(room_id), prepared.key,
+                               pending_body(prepared.message_id, *before), std::uint64_t{0});
+    if (!reserved) {
+        if (reserved.error().code != Errc::conflict) return tl::make_unexpected(reserved.error());
+        auto resolved = resolve_existing(room_id, prepared.key, from, text, origin);
+        if (!resolved) return tl::make_unexpected(resolved.error());
+        prepared.done = std::move(*resolved);
+        return prepared;
+    }
+    prepared.rev = reserved->rev;
+    return prepared;
+}
+
+Result<PostedMessage> MessageRepository::complete(std::string_view room_id,
+                                                  const ChatUser& from,
+                                                  std::string_view text,
+                                                  std::string_view origin,
+                                                  const PreparedPost& prepared) {
+    if (prepared.done) return *prepared.done;
+    if (prepared.key.empty()) {
+        auto message = append(room_id, from, text, origin, prepared.message_id);
         if (!message) return tl::make_unexpected(message.error());
         return PostedMessage{std::move(*message), false, {}, 0};
     }
-
-    const auto key = dedupe_key(from.id, client_id);
-    auto before = store_.sequence(log_collection(room_id));
-    if (!before) return tl::make_unexpected(before.error());
-    Reservation reservation{ids_.next(), 0, SteadyClock::now()};
-    auto reserved = store_.put(keys_collection(room_id), key,
-                               pending_body(reservation.message_id, *before), std::uint64_t{0});
-    if (!reserved) {
-        if (reserved.error().code != Errc::conflict) return tl::make_unexpected(reserved.error());
-        return resolve_existing(room_id, key, from, text, origin);
-    }
-    reservation.rev = reserved->rev;
-    return commit_reserved(room_id, key, reservation, from, text, origin);
+    return commit_reserved(room_id, prepared.key,
+                           Reservation{prepared.message_id, prepared.rev, prepared.reserved}, from,
+                           text, origin);
 }
 
 Result<PostedMessage> MessageRepository::commit_reserved(std::string_view room_id,
@@ -167,26 +193,37 @@ Result<PostedMessage> MessageRepository::commit_reserved(std::string_view room_i
                                                          const ChatUser& from,
                                                          std::string_view text,
                                                          std::string_view origin) {
-    // Past half the lease a resend may already be taking the reservation over:
-    // appending now could store the message twice. Not acknowledged instead.
-    if (SteadyClock::now() - reservation.reserved > lease_ / 2) {
-        return fail(Errc::unavailable, "client_id reservation took longer than half the lease");
+    // Past half the lease a resend may soon take the reservation over:
+    // renew it first (compare-and-set on the revision we hold), or, if someone
+    // took it over already, answer as they did. Appending on a stale lease
+    // could store the message twice.
+    Reservation current = reservation;
+    if (SteadyClock::now() - current.reserved > lease_ / 2) {
+        auto before = store_.sequence(log_collection(room_id));
+        if (!before) return tl::make_unexpected(before.error());
+        current.reserved = SteadyClock::now();
+        auto renewed = store_.put(keys_collection(room_id), key,
+                                  pending_body(current.message_id, *before), current.rev);
+        if (!renewed) {
+            if (renewed.error().code != Errc::conflict) return tl::make_unexpected(renewed.error());
+            return resolve_existing(room_id, key, from, text, origin);
+        }
+        current.rev = renewed->rev;
     }
-    auto message = append(room_id, from, text, origin, reservation.message_id);
+    auto message = append(room_id, from, text, origin, current.message_id);
     if (!message) return tl::make_unexpected(message.error());
-    return PostedMessage{std::move(*message), false, key, reservation.rev};
+    return PostedMessage{std::move(*message), false, key, current.rev};
 }
 
 void MessageRepository::finalize(const PostedMessage& posted) {
     if (posted.dedupe_key.empty() || posted.is_duplicate) return;
     // An optimisation for later resends (they read the seq instead of searching
     // the log); losing it to a crash or a race is safe.
-    (void)store_.put(keys_collection(posted.message.room), posted.dedupe_key,
-                     Json{{"state", "committed"},
-                          {"message_id", posted.message.id},
-                          {"seq", posted.message.seq}}
-                         .dump(),
-                     posted.reservation_rev);
+    (void)store_.put(
+        keys_collection(posted.message.room), posted.dedupe_key,
+        Json{{"state", "committed"}, {"message_id", posted.message.id}, {"seq", posted.message.seq}}
+            .dump(),
+        posted.reservation_rev);
 }
 
 Result<ChatMessage> MessageRepository::read_one(std::string_view room_id, std::uint64_t seq) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,17 @@ struct PostedMessage {
     std::uint64_t reservation_rev = 0;
 };
 
+// A post split in two (prepare, then complete) so that a connection can
+// reserve its next client_id while its previous message is being appended,
+// and still append in the order the client sent.
+struct PreparedPost {
+    std::optional<PostedMessage> done;  // resolved already (a resend), nothing to append
+    std::string message_id;
+    std::string key;  // the dedupe document; empty without a client_id
+    std::uint64_t rev = 0;
+    std::chrono::steady_clock::time_point reserved{};
+};
+
 // The messages of each chat room, as that room's append-only log in the
 // store (collection `_chat_<room id>`): a message's seq is the seq of the
 // commit file that holds it, so it is gap-free and totally ordered across
@@ -48,8 +60,9 @@ struct PostedMessage {
 // before the append (the exclusive create is atomic across instances):
 //   1. create {pending, message id M, room seq S0 before, reserved at}: the
 //      winner owns the client_id; a loser goes to 4.
-//   2. if step 1 took longer than half the lease, give up unacknowledged
-//      (a retry takes over in 4); else append the message (id M) to the log.
+//   2. if more than half the lease has passed since step 1, renew it (CAS on
+//      the revision we hold; losing means a resend took over: answer as 4);
+//      then append the message (id M) to the log.
 //   3. replace the dedupe document with {committed, M, seq} (CAS): finalize(),
 //      which callers run after acknowledging, to keep one fsync off the ack.
 //   4. a loser reads the dedupe document: committed -> ack the first message;
@@ -69,7 +82,8 @@ struct PostedMessage {
 // Thread-safe; calls block on disk (and a contended resend may wait up to
 // the lease): call from worker threads only. Errors: invalid_argument (text
 // empty or over 4000 characters, client_id over 128 bytes), not_found
-// (malformed room id), unavailable (the lease ran out, see above), store errors.
+// (malformed room id), unavailable (a resend whose first send stays unresolved for twice the
+// lease), store errors.
 class MessageRepository {
 public:
     static constexpr std::size_t kMaxTextChars = 4000;
@@ -88,6 +102,20 @@ public:
                                std::string_view text,
                                std::string_view client_id,
                                std::string_view origin = {});
+
+    // post() in two steps: prepare() validates and takes the client_id
+    // reservation (steps 1 and 4), complete() appends (step 2). Complete a
+    // prepared post within half the lease or it fails unacknowledged.
+    Result<PreparedPost> prepare(std::string_view room_id,
+                                 const ChatUser& from,
+                                 std::string_view text,
+                                 std::string_view client_id,
+                                 std::string_view origin = {});
+    Result<PostedMessage> complete(std::string_view room_id,
+                                   const ChatUser& from,
+                                   std::string_view text,
+                                   std::string_view origin,
+                                   const PreparedPost& prepared);
 
     // Step 3 above for a post() that reserved a client_id: records the seq in
     // the dedupe document so later resends need not search the log. Skipping

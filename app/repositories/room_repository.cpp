@@ -20,7 +20,9 @@ std::size_t code_points(std::string_view text) {
     }));
 }
 
-Json user_json(const ChatUser& user) { return Json{{"id", user.id}, {"username", user.username}}; }
+Json user_json(const ChatUser& user) {
+    return Json{{"id", user.id}, {"username", user.username}};
+}
 
 std::string stored_body(const Room& room) {
     Json members = Json::array();
@@ -64,8 +66,8 @@ bool Room::has_member(std::string_view user_id) const {
 nlohmann::json Room::to_json() const {
     Json list = Json::array();
     for (const auto& member : members) list.push_back(user_json(member));
-    return Json{{"id", id},           {"name", name},       {"private", is_private},
-                {"members", list},    {"creator", creator}, {"created_at", created_at}};
+    return Json{{"id", id},        {"name", name},       {"private", is_private},
+                {"members", list}, {"creator", creator}, {"created_at", created_at}};
 }
 
 RoomRepository::RoomRepository(infrastructure::Store& store, infrastructure::UuidV7Generator& ids)

@@ -8,7 +8,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Frame share(const Json& json) { return std::make_shared<const std::string>(json.dump()); }
+Frame share(const Json& json) {
+    return std::make_shared<const std::string>(json.dump());
+}
 
 Json user_json(const repositories::ChatUser& user) {
     return Json{{"id", user.id}, {"username", user.username}};
@@ -42,7 +44,9 @@ Frame joined_frame(std::string_view room, const std::vector<repositories::ChatUs
     return share(Json{{"type", "joined"}, {"room", room}, {"online", std::move(users)}});
 }
 
-Frame left_frame(std::string_view room) { return share(Json{{"type", "left"}, {"room", room}}); }
+Frame left_frame(std::string_view room) {
+    return share(Json{{"type", "left"}, {"room", room}});
+}
 
 Frame presence_frame(std::string_view room, const repositories::ChatUser& user, bool is_online) {
     return share(Json{{"type", "presence"},

@@ -4,8 +4,8 @@
 #include <random>
 
 #include <boost/asio/post.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -47,21 +47,21 @@ void refuse(beast::tcp_stream stream,
     if (status == http::status::service_unavailable) response.set(http::field::retry_after, "1");
     std::string type{"/problems/"};
     type += slug;
-    response.body() = nlohmann::json{{"type", type},
-                                     {"title", title},
-                                     {"status", static_cast<unsigned>(status)},
-                                     {"detail", detail}}
-                          .dump();
+    response.body() = nlohmann::json{
+        {"type", type},
+        {"title", title},
+        {"status", static_cast<unsigned>(status)},
+        {"detail",
+         detail}}.dump();
     response.keep_alive(false);
     response.prepare_payload();
     refusal->stream.expires_after(std::chrono::seconds(10));
-    http::async_write(refusal->stream, refusal->response,
-                      [refusal](beast::error_code, std::size_t) {
-                          beast::error_code ignored;
-                          refusal->stream.socket().shutdown(net::ip::tcp::socket::shutdown_both,
-                                                            ignored);
-                          refusal->stream.close();
-                      });
+    http::async_write(
+        refusal->stream, refusal->response, [refusal](beast::error_code, std::size_t) {
+            beast::error_code ignored;
+            refusal->stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+            refusal->stream.close();
+        });
 }
 
 // ?ticket=... from the target: the raw value (tickets are URL-safe).
@@ -124,8 +124,8 @@ void ChatHub::accept(beast::tcp_stream stream,
     if (!origin.empty() && std::find(allowed_origins_.begin(), allowed_origins_.end(),
                                      std::string_view{origin}) == allowed_origins_.end()) {
         spdlog::info("chat: upgrade from {} refused: origin not allowed", peer_address);
-        return refuse(std::move(stream), version, http::status::forbidden, "forbidden",
-                      "Forbidden", "This origin may not open a WebSocket.");
+        return refuse(std::move(stream), version, http::status::forbidden, "forbidden", "Forbidden",
+                      "This origin may not open a WebSocket.");
     }
     const auto authorization = request[http::field::authorization];
     std::string credential;

@@ -24,6 +24,9 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr std::size_t kDefaultHistory = 50;
 constexpr std::size_t kMaxHistory = 500;
 constexpr std::size_t kKeptBufferBytes = 4096;
+// client_id reservations taken ahead of the append in progress (each must be
+// appended within half the idempotency lease).
+constexpr std::size_t kMaxPreparedAhead = 4;
 
 // A required string field: its value, or the error code and message.
 struct Field {
@@ -185,7 +188,8 @@ void ChatSession::handle_join(const Json& frame) {
             return fail_join("unavailable", "the room cannot be read now; retry");
         }
         if (!found->has_member(self->user_.id)) {
-            if (found->is_private && !self->is_admin_) return fail_join("not_found", "no such room");
+            if (found->is_private && !self->is_admin_)
+                return fail_join("not_found", "no such room");
             if (!found->is_private) {
                 // Joining a public room makes the user a member (API.md).
                 if (auto added = hub.rooms().add_member(room, self->user_); !added) {
@@ -214,8 +218,7 @@ void ChatSession::handle_join(const Json& frame) {
             const auto missed = joined.delivered - *since;
             const auto count = std::min<std::uint64_t>(missed, hub.settings().replay_max);
             is_truncated = missed > hub.settings().replay_max;
-            auto messages =
-                hub.messages().after(room, *since, static_cast<std::size_t>(count));
+            auto messages = hub.messages().after(room, *since, static_cast<std::size_t>(count));
             if (!messages) {
                 spdlog::warn("chat: replay of {} failed: {}", room, messages.error().context);
                 if (hub.registry().leave(room, *self)) {
@@ -306,7 +309,8 @@ void ChatSession::handle_send(const Json& frame) {
     if (text_field.value == nullptr) return reject(text_field.code, text_field.message, client_id);
     const auto& room = *room_field.value;
     const auto& text = *text_field.value;
-    if (client_id.empty() || client_id.size() > repositories::MessageRepository::kMaxClientIdBytes) {
+    if (client_id.empty() ||
+        client_id.size() > repositories::MessageRepository::kMaxClientIdBytes) {
         return reject("invalid_field", "client_id must be 1-128 bytes", client_id);
     }
     if (text.empty()) return reject("invalid_field", "text must not be empty", client_id);
@@ -319,38 +323,67 @@ void ChatSession::handle_send(const Json& frame) {
         return reject("rate_limited", "too many sends waiting to be stored", client_id);
     }
     bad_frames_in_a_row_ = 0;
-    sends_waiting_.push_back({room, text, client_id});
-    if (!is_storing_) store_next_send();
+    auto pending = std::make_shared<PendingSend>();
+    pending->room = room;
+    pending->text = text;
+    pending->client_id = client_id;
+    sends_waiting_.push_back(std::move(pending));
+    pump_sends();
 }
 
-void ChatSession::store_next_send() {
-    if (sends_waiting_.empty() || is_closed_) {
-        is_storing_ = false;
-        return;
-    }
-    is_storing_ = true;
-    auto next = std::move(sends_waiting_.front());
-    sends_waiting_.pop_front();
-    net::post(hub_.workers(), [self = shared_from_this(), next = std::move(next)] {
-        auto posted = self->hub_.messages().post(next.room, self->user_, next.text, next.client_id,
-                                                 self->origin_);
-        Frame reply;
-        if (!posted) {
-            if (posted.error().code != Errc::invalid_argument) {
-                spdlog::warn("chat: send to {} failed: {}", next.room, posted.error().context);
-            }
-            reply = error_frame(error_code_for(posted.error()),
-                                "the message was not stored; send it again", next.client_id);
-        } else {
-            reply = ack_frame(next.client_id, posted->message);
-            if (!posted->is_duplicate) self->hub_.committed(posted->message);
-        }
-        net::post(self->ws_.get_executor(), [self, reply = std::move(reply)] {
-            self->enqueue(reply);
-            self->store_next_send();
+void ChatSession::pump_sends() {
+    if (is_closed_) return;
+    std::size_t ahead = 0;
+    for (const auto& pending : sends_waiting_) {
+        if (ahead++ == kMaxPreparedAhead) break;
+        if (pending->is_preparing || pending->prepared) continue;
+        pending->is_preparing = true;
+        net::post(hub_.workers(), [self = shared_from_this(), pending] {
+            auto prepared = self->hub_.messages().prepare(pending->room, self->user_, pending->text,
+                                                          pending->client_id, self->origin_);
+            net::post(self->ws_.get_executor(),
+                      [self, pending, prepared = std::move(prepared)]() mutable {
+                          pending->prepared = std::move(prepared);
+                          pending->is_preparing = false;
+                          self->pump_sends();
+                      });
         });
-        if (posted) self->hub_.messages().finalize(*posted);  // after the ack: off its path
-    });
+    }
+    while (!is_storing_ && !sends_waiting_.empty() && sends_waiting_.front()->prepared) {
+        auto next = std::move(sends_waiting_.front());
+        sends_waiting_.pop_front();
+        if (!*next->prepared) {
+            const auto& error = next->prepared->error();
+            if (error.code != Errc::invalid_argument) {
+                spdlog::warn("chat: send to {} failed: {}", next->room, error.context);
+            }
+            enqueue(error_frame(error_code_for(error), "the message was not stored; send it again",
+                                next->client_id));
+            continue;
+        }
+        is_storing_ = true;
+        net::post(hub_.workers(), [self = shared_from_this(), next] {
+            auto posted = self->hub_.messages().complete(next->room, self->user_, next->text,
+                                                         self->origin_, **next->prepared);
+            Frame reply;
+            if (!posted) {
+                if (posted.error().code != Errc::invalid_argument) {
+                    spdlog::warn("chat: send to {} failed: {}", next->room, posted.error().context);
+                }
+                reply = error_frame(error_code_for(posted.error()),
+                                    "the message was not stored; send it again", next->client_id);
+            } else {
+                reply = ack_frame(next->client_id, posted->message);
+                if (!posted->is_duplicate) self->hub_.committed(posted->message);
+            }
+            net::post(self->ws_.get_executor(), [self, reply = std::move(reply)] {
+                self->enqueue(reply);
+                self->is_storing_ = false;
+                self->pump_sends();
+            });
+            if (posted) self->hub_.messages().finalize(*posted);  // after the ack: off its path
+        });
+    }
 }
 
 void ChatSession::handle_typing(const Json& frame) {
@@ -377,15 +410,16 @@ void ChatSession::handle_history(const Json& frame) {
     const auto room = *room_field.value;
     if (is_rate_limited(room)) return;
     bad_frames_in_a_row_ = 0;
-    const auto count =
-        static_cast<std::size_t>(std::min<std::uint64_t>(limit.value_or(kDefaultHistory), kMaxHistory));
+    const auto count = static_cast<std::size_t>(
+        std::min<std::uint64_t>(limit.value_or(kDefaultHistory), kMaxHistory));
     net::post(hub_.workers(), [self = shared_from_this(), room, before, count] {
         auto& hub = self->hub_;
         auto found = hub.rooms().find(room);
         if (found && found->is_private && !self->is_admin_ && !found->has_member(self->user_.id)) {
             found = fail(Errc::not_found, "private room");
         }
-        if (!found) return self->send(error_frame(error_code_for(found.error()), "no such room", room));
+        if (!found)
+            return self->send(error_frame(error_code_for(found.error()), "no such room", room));
         // before=0 asks for nothing before seq 0; an absent before asks for the newest.
         if (before && *before == 0) return self->send(history_frame(room, {}));
         auto messages = hub.messages().before(room, before.value_or(0), count);
@@ -443,7 +477,9 @@ void ChatSession::deliver_message(const std::string& room, std::uint64_t seq, Fr
     });
 }
 
-void ChatSession::deliver_event(Frame frame) { send(std::move(frame)); }
+void ChatSession::deliver_event(Frame frame) {
+    send(std::move(frame));
+}
 
 void ChatSession::send(Frame frame) {
     net::post(ws_.get_executor(),

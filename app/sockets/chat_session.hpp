@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/token_bucket.hpp"
+#include "repositories/message_repository.hpp"
 #include "repositories/room_repository.hpp"
 #include "sockets/chat_frames.hpp"
 #include "sockets/chat_recipient.hpp"
@@ -82,7 +84,7 @@ private:
     void handle_join(const nlohmann::json& frame);
     void handle_leave(const nlohmann::json& frame);
     void handle_send(const nlohmann::json& frame);
-    void store_next_send();
+    void pump_sends();
     void handle_typing(const nlohmann::json& frame);
     void handle_history(const nlohmann::json& frame);
     void finish_join(const std::string& room,
@@ -113,13 +115,16 @@ private:
     bool is_closing_ = false;
     std::atomic<bool> is_closed_{false};  // also read by workers finishing a join
     std::unordered_map<std::string, JoinedRoom> rooms_;
-    // Sends are stored one at a time, in the order the client sent them.
+    // Sends are appended one at a time, in the order the client sent them;
+    // the client_id reservations of the next few run ahead meanwhile.
     struct PendingSend {
         std::string room;
         std::string text;
         std::string client_id;
+        bool is_preparing = false;
+        std::optional<Result<repositories::PreparedPost>> prepared;
     };
-    std::deque<PendingSend> sends_waiting_;
+    std::deque<std::shared_ptr<PendingSend>> sends_waiting_;
     bool is_storing_ = false;
     std::uint64_t join_generation_ = 0;
     domain::TokenBucket sends_;

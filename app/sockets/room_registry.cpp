@@ -60,8 +60,10 @@ bool RoomRegistry::leave(std::string_view room, const ChatRecipient& session) {
 void RoomRegistry::fan_out(RoomState& state, const repositories::ChatMessage& message) {
     const auto frame = message_frame(message);
     for (const auto& member : state.members) {
-        if (!message.origin.empty() && member.origin == message.origin) continue;  // it gets the ack
-        if (auto session = member.session.lock()) session->deliver_message(message.room, message.seq, frame);
+        if (!message.origin.empty() && member.origin == message.origin)
+            continue;  // it gets the ack
+        if (auto session = member.session.lock())
+            session->deliver_message(message.room, message.seq, frame);
     }
     state.delivered = message.seq;
 }
@@ -89,7 +91,9 @@ bool RoomRegistry::committed(const repositories::ChatMessage& message) {
     return !state->reorder.empty();
 }
 
-void RoomRegistry::broadcast(std::string_view room, const Frame& frame, const ChatRecipient* except) {
+void RoomRegistry::broadcast(std::string_view room,
+                             const Frame& frame,
+                             const ChatRecipient* except) {
     auto state = find(room);
     if (!state) return;
     std::vector<std::shared_ptr<ChatRecipient>> recipients;

@@ -179,3 +179,19 @@ TEST_CASE("a resend after a crash before the append takes the reservation over a
     CHECK(again.message.id == resent.message.id);
     CHECK(messages.sequence(kRoom).value() == 1);
 }
+
+TEST_CASE("a reservation older than half the lease is renewed before the append", "[messages]") {
+    testing::StoreFixture fixture;
+    auto store = fixture.open_or_throw();
+    infrastructure::UuidV7Generator ids;
+    MessageRepository messages{*store, ids, std::chrono::milliseconds{200}};
+    auto prepared = messages.prepare(kRoom, kAlice, "late", "c3").value();
+    std::this_thread::sleep_for(std::chrono::milliseconds{150});
+    auto posted = messages.complete(kRoom, kAlice, "late", "", prepared).value();
+    CHECK(posted.message.seq == 1);
+    CHECK(posted.reservation_rev == 2);  // renewed once
+    auto again = messages.post(kRoom, kAlice, "late", "c3").value();
+    CHECK(again.is_duplicate);
+    CHECK(again.message.id == posted.message.id);
+    CHECK(messages.sequence(kRoom).value() == 1);
+}

@@ -21,7 +21,8 @@ constexpr std::string_view kRoom = "0190b0a0-0000-7000-8000-0000000000aa";
 // Records what the registry delivers, as a session would see it.
 class Recorder final : public sockets::ChatRecipient {
 public:
-    Recorder(ChatUser user, std::string origin) : user_(std::move(user)), origin_(std::move(origin)) {}
+    Recorder(ChatUser user, std::string origin)
+        : user_(std::move(user)), origin_(std::move(origin)) {}
     void deliver_message(const std::string&, std::uint64_t seq, Frame frame) override {
         std::lock_guard lock{mutex_};
         seqs_.push_back(seq);
@@ -88,8 +89,7 @@ TEST_CASE("messages are delivered once each in seq order whatever order they com
     CHECK(registry.cursors().at(0).delivered == 5);
 }
 
-TEST_CASE("concurrent committers in random order still give every recipient 1..n",
-          "[registry]") {
+TEST_CASE("concurrent committers in random order still give every recipient 1..n", "[registry]") {
     RoomRegistry registry;
     auto bob = std::make_shared<Recorder>(ChatUser{"u2", "bob"}, "i:2");
     auto carol = std::make_shared<Recorder>(ChatUser{"u3", "carol"}, "i:3");
@@ -135,7 +135,8 @@ TEST_CASE("presence counts a user's connections and the room is forgotten with t
     auto joined = registry.join(kRoom, bob, 0);
     CHECK(joined.online.size() == 2);
 
-    registry.broadcast(kRoom, std::make_shared<const std::string>("{\"type\":\"typing\"}"), bob.get());
+    registry.broadcast(kRoom, std::make_shared<const std::string>("{\"type\":\"typing\"}"),
+                       bob.get());
     CHECK(alice->events().size() == 1);
     CHECK(bob->events().empty());
 
