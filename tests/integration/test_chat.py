@@ -14,8 +14,9 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatusCode
 
-from accounts import admin_token, call, new_user, server_env
-from nexu_server import NexuServer, eventually, free_port
+from accounts import call, new_user, server_env
+from nexu_server import NexuServer, eventually
+from redis_server import RedisServer
 
 WAIT = 10  # seconds any single expected frame may take
 
@@ -587,34 +588,6 @@ def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded():
             sock.close()
 
         run(scenario())
-
-
-class RedisServer:
-    """redis-server on 127.0.0.1 and a free port, no persistence; stopped by pid."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert eventually(10, self.is_up), "redis-server did not start"
-
-    def is_up(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def test_redis_carries_notifications_and_tailing_takes_over_when_it_stops():
