@@ -151,15 +151,15 @@ void ChatHub::accept(beast::tcp_stream stream,
         auto principal = (*check)(credential);
         auto executor = pending->stream.get_executor();
         net::post(executor, [this, pending, principal = std::move(principal)]() mutable {
-            const auto version = pending->request.version();
+            const auto http_version = pending->request.version();
             if (!principal || !principal->is_authenticated()) {
                 if (!principal && principal.error().code == Errc::unavailable) {
-                    return refuse(std::move(pending->stream), version,
+                    return refuse(std::move(pending->stream), http_version,
                                   http::status::service_unavailable, "unavailable",
                                   "Service Unavailable", "Credentials cannot be checked now.");
                 }
-                return refuse(std::move(pending->stream), version, http::status::unauthorized,
-                              "unauthorized", "Unauthorized",
+                return refuse(std::move(pending->stream), http_version,
+                              http::status::unauthorized, "unauthorized", "Unauthorized",
                               "A valid bearer token or WebSocket ticket is required.");
             }
             admit(std::move(pending->stream), std::move(pending->request), *principal);
