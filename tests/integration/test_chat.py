@@ -18,6 +18,12 @@ from accounts import call, new_user, server_env
 from nexu_server import NexuServer, eventually
 from redis_server import RedisServer
 
+# AddressSanitizer's redzones, shadow memory and quarantine inflate resident
+# memory about twofold; `make test` runs the sanitized binary, so the bounds
+# scale with it there (the 20 KiB per connection target is measured on the
+# Release build, BENCHMARKS.md).
+MEMORY_FACTOR = 2.5 if os.environ.get("TEST_SANITIZED") == "ON" else 1
+
 WAIT = 10  # seconds any single expected frame may take
 
 
@@ -581,7 +587,7 @@ def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded():
                 if i % 20 == 0 and "slow reader" in server.log_text():
                     break
             assert eventually(10, lambda: "slow reader" in server.log_text())
-            assert rss_kib(server.process.pid) - before < 64 * 1024
+            assert rss_kib(server.process.pid) - before < 64 * 1024 * MEMORY_FACTOR
             await flooder.send(json.dumps({"type": "ping"}))
             await recv_until(flooder, lambda f: f["type"] == "pong", timeout=30, limit=100000)
             await flooder.close()
@@ -677,7 +683,7 @@ def test_idle_authenticated_connections_cost_little_memory():
                 assert (await recv(connections[-1]))["type"] == "pong"
                 per_connection = (rss_kib(server.process.pid) - before) / count
                 print(f"{count} idle connections: {per_connection:.1f} KiB each")
-                assert per_connection < 20
+                assert per_connection < 20 * MEMORY_FACTOR
                 for ws in connections:
                     await ws.close()
 
