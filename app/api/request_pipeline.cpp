@@ -251,45 +251,21 @@ std::variant<domain::access::Principal, Response> RequestPipeline::caller_of(
     return unauthorized();
 }
 
-void RequestPipeline::run(const PendingRequest& pending,
-                          const HttpRequest& message,
-                          Respond respond) const noexcept {
-    if (!pending.route->deferred_handler) return respond(run(pending, message));
-    auto responder = std::make_shared<OnceResponder>(std::move(respond), pending.request_id);
+template <class Outcome, class Invoke, class Wrap>
+Outcome RequestPipeline::guarded(const PendingRequest& pending,
+                                 const HttpRequest& message,
+                                 Invoke invoke,
+                                 Wrap wrap) const noexcept {
     try {
         auto caller = caller_of(pending, message);
-        if (auto* refused = std::get_if<Response>(&caller)) {
-            return responder->answer(std::move(*refused));
-        }
+        if (auto* refused = std::get_if<Response>(&caller)) return wrap(std::move(*refused));
         const Request request{message,
                               pending.params,
                               pending.route_label,
                               pending.request_id,
                               pending.client_address,
                               std::get<domain::access::Principal>(caller)};
-        pending.route->deferred_handler(
-            request, [responder](Response response) { responder->answer(std::move(response)); });
-    } catch (const std::exception& e) {
-        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
-                      pending.request_id, e.what());
-        responder->answer(internal_error());
-    } catch (...) {
-        responder->answer(internal_error());
-    }
-}
-
-Response RequestPipeline::run(const PendingRequest& pending,
-                              const HttpRequest& message) const noexcept {
-    try {
-        auto caller = caller_of(pending, message);
-        if (auto* refused = std::get_if<Response>(&caller)) return std::move(*refused);
-        const Request request{message,
-                              pending.params,
-                              pending.route_label,
-                              pending.request_id,
-                              pending.client_address,
-                              std::get<domain::access::Principal>(caller)};
-        return pending.route->handler(request);
+        return invoke(request);
     } catch (const std::exception& e) {
         spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
                       pending.request_id, e.what());
@@ -297,7 +273,29 @@ Response RequestPipeline::run(const PendingRequest& pending,
         spdlog::error("handler failed route={} request_id={}: unknown exception",
                       pending.route_label, pending.request_id);
     }
-    return internal_error();
+    return wrap(internal_error());
+}
+
+void RequestPipeline::run(const PendingRequest& pending,
+                          const HttpRequest& message,
+                          Respond respond) const noexcept {
+    if (!pending.route->deferred_handler) return respond(run(pending, message));
+    auto responder = std::make_shared<OnceResponder>(std::move(respond), pending.request_id);
+    auto answer = [responder](Response response) { responder->answer(std::move(response)); };
+    guarded<void>(
+        pending, message,
+        [&pending, &answer](const Request& request) {
+            pending.route->deferred_handler(request, answer);
+        },
+        answer);
+}
+
+Response RequestPipeline::run(const PendingRequest& pending,
+                              const HttpRequest& message) const noexcept {
+    return guarded<Response>(
+        pending, message,
+        [&pending](const Request& request) { return pending.route->handler(request); },
+        [](Response response) { return response; });
 }
 
 void RequestPipeline::decorate(const PendingRequest& pending,
@@ -355,52 +353,22 @@ void RequestPipeline::finish_streamed(const PendingRequest& pending,
 
 StreamedResponse RequestPipeline::run_streamed(const PendingRequest& pending,
                                                const HttpRequest& message) const noexcept {
-    try {
-        auto caller = caller_of(pending, message);
-        if (auto* refused = std::get_if<Response>(&caller)) {
-            return StreamedResponse{std::move(*refused), 0, nullptr};
-        }
-        const Request request{message,
-                              pending.params,
-                              pending.route_label,
-                              pending.request_id,
-                              pending.client_address,
-                              std::get<domain::access::Principal>(caller)};
-        return pending.route->stream_handler(request);
-    } catch (const std::exception& e) {
-        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
-                      pending.request_id, e.what());
-    } catch (...) {
-        spdlog::error("handler failed route={} request_id={}: unknown exception",
-                      pending.route_label, pending.request_id);
-    }
-    return StreamedResponse{internal_error(), 0, nullptr};
+    return guarded<StreamedResponse>(
+        pending, message,
+        [&pending](const Request& request) { return pending.route->stream_handler(request); },
+        [](Response response) { return StreamedResponse{std::move(response), 0, nullptr}; });
 }
 
 UploadStart RequestPipeline::start_upload(const PendingRequest& pending,
                                           const HttpRequest& message) const noexcept {
-    try {
-        auto caller = caller_of(pending, message);
-        if (auto* refused = std::get_if<Response>(&caller)) {
-            return UploadStart{std::move(*refused), nullptr};
-        }
-        const Request request{message,
-                              pending.params,
-                              pending.route_label,
-                              pending.request_id,
-                              pending.client_address,
-                              std::get<domain::access::Principal>(caller)};
-        auto start = pending.route->upload_handler(request);
-        if (!start.refusal && !start.sink) start.refusal = internal_error();
-        return start;
-    } catch (const std::exception& e) {
-        spdlog::error("handler failed route={} request_id={}: {}", pending.route_label,
-                      pending.request_id, e.what());
-    } catch (...) {
-        spdlog::error("handler failed route={} request_id={}: unknown exception",
-                      pending.route_label, pending.request_id);
-    }
-    return UploadStart{internal_error(), nullptr};
+    return guarded<UploadStart>(
+        pending, message,
+        [&pending](const Request& request) {
+            auto start = pending.route->upload_handler(request);
+            if (!start.refusal && !start.sink) start.refusal = internal_error();
+            return start;
+        },
+        [](Response response) { return UploadStart{std::move(response), nullptr}; });
 }
 
 }  // namespace nexu::api

@@ -95,6 +95,14 @@ private:
     void record(const PendingRequest& pending, unsigned status) const;
 
     // The caller of a request, or the response that refuses it.
+    // The one guarded way into a handler: authenticates the caller, builds the
+    // Request and returns `invoke(request)`. A refused caller, or an exception
+    // (logged, then a 500), is handed to `wrap` as a Response instead.
+    template <class Outcome, class Invoke, class Wrap>
+    Outcome guarded(const PendingRequest& pending,
+                    const HttpRequest& message,
+                    Invoke invoke,
+                    Wrap wrap) const noexcept;
     std::variant<domain::access::Principal, Response> caller_of(const PendingRequest& pending,
                                                                 const HttpRequest& message) const;
 

@@ -319,7 +319,10 @@ EXPECTED = {
 PRINCIPALS = ["anonymous", "A", "B", "admin", "disabled", "deleted", "reader"]
 
 
-def test_access_control_matrix(server):
+def matrix_principals(server):
+    """The matrix's callers: (admin token, tokens by principal, user ids by principal).
+    "reader" holds only a role granting collections:notes:read; "disabled" and
+    "deleted" got their tokens before the admin disabled or deleted them."""
     admin = admin_token(server)
     tokens = {"anonymous": None, "admin": admin}
     ids = {}
@@ -333,6 +336,11 @@ def test_access_control_matrix(server):
     assert call(server, "PATCH", "/api/v1/users/" + ids["disabled"], {"disabled": True},
                 token=admin)[0] == 200
     assert call(server, "DELETE", "/api/v1/users/" + ids["deleted"], token=admin)[0] == 204
+    return admin, tokens, ids
+
+
+def test_access_control_matrix(server):
+    admin, tokens, ids = matrix_principals(server)
     assert call(server, "PUT", "/api/v1/roles/matrix-role", {"permissions": []},
                 token=admin)[0] == 201
     mismatches = []
@@ -573,20 +581,8 @@ DATA_EXPECTED = {
 
 def test_access_control_matrix_of_the_data_routes(server):
     """The same principals against the collection and document routes (owner rules)."""
-    admin = admin_token(server)
-    tokens = {"anonymous": None, "admin": admin}
-    ids = {}
-    for name in ("A", "B", "disabled", "deleted", "reader"):
-        user, tokens[name] = new_user(server)
-        ids[name] = user["id"]
-    call(server, "PUT", "/api/v1/roles/notes-reader", {"permissions": ["collections:notes:read"]},
-         token=admin)
-    assert call(server, "PATCH", "/api/v1/users/" + ids["reader"], {"roles": ["notes-reader"]},
-                token=admin)[0] == 200
+    admin, tokens, ids = matrix_principals(server)
     assert call(server, "PUT", "/api/v1/collections/notes", {}, token=admin)[0] in (200, 201)
-    assert call(server, "PATCH", "/api/v1/users/" + ids["disabled"], {"disabled": True},
-                token=admin)[0] == 200
-    assert call(server, "DELETE", "/api/v1/users/" + ids["deleted"], token=admin)[0] == 204
     mismatches = []
     for name, method, template, body in DATA_ROUTES:
         for index, principal in enumerate(PRINCIPALS):
