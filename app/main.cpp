@@ -301,7 +301,10 @@ int main(int argc, char** argv) {
         field_indexes.emplace(**store, *parsed_documents, config->sync_interval);
         data_documents.emplace(**store, *collections, *parsed_documents, document_ids,
                                &*field_indexes);
-        data_queries.emplace(**store, *data_documents, *parsed_documents, &*field_indexes);
+        data_queries.emplace(**store, *data_documents, *parsed_documents, &*field_indexes,
+                             repositories::QuerySettings{config->query.timeout,
+                                                         config->query.max_nodes_visited,
+                                                         config->query.max_materialized_documents});
         api::add_collection_routes(router, *collections, *data_documents, &*field_indexes);
         api::add_document_routes(router, *data_documents);
         api::add_query_routes(router, *data_queries);

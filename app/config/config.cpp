@@ -343,6 +343,26 @@ const std::vector<Setting>& settings() {
              return parse_milliseconds(v, 1, 60'000, c.sync_interval);
          },
          [](const Config& c) { return std::to_string(c.sync_interval.count()); }},
+        {"NEXU_QUERY_TIMEOUT_MS", "wall-clock limit of one query, then 503 (default 5000)",
+         [](Config& c, std::string_view v) {
+             return parse_milliseconds(v, 10, 600'000, c.query.timeout);
+         },
+         [](const Config& c) { return std::to_string(c.query.timeout.count()); }},
+        {"NEXU_QUERY_MAX_NODES",
+         "JSONPath nodes one query may visit, then 422 (default 20000000)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::uint64_t>(v, 1000, 10'000'000'000ULL,
+                                                 c.query.max_nodes_visited);
+         },
+         [](const Config& c) { return std::to_string(c.query.max_nodes_visited); }},
+        {"NEXU_QUERY_MAX_MATERIALIZED",
+         "documents a query needing the whole collection as one value may load, "
+         "then 422 (default 10000)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 1, 10'000'000,
+                                               c.query.max_materialized_documents);
+         },
+         [](const Config& c) { return std::to_string(c.query.max_materialized_documents); }},
         {"NEXU_CACHE_BYTES", "memory budget of the decrypted-document cache (default 256MiB)",
          [](Config& c, std::string_view v) {
              return parse_bytes(v, 1024 * 1024, std::size_t{1} << 40, c.storage.cache_bytes);

@@ -53,6 +53,14 @@ struct StorageSettings {
     milliseconds retention_grace{60'000};  // superseded commit files are kept this long
 };
 
+// Bounds of one JSONPath query (POST /query): past the time a query stops
+// with 503, past the work budget with 422 (API.md "Collections and documents").
+struct QueryLimits {
+    milliseconds timeout{5000};
+    std::uint64_t max_nodes_visited = 20'000'000;
+    std::size_t max_materialized_documents = 10'000;  // queries needing `$` as a whole
+};
+
 // Accounts: registration, tokens, password hashing and the rate limits of
 // API.md. Rate limits are "N/PERIOD" texts, parsed (and refused with exit 2)
 // by domain::RateLimit in main.
@@ -85,6 +93,7 @@ struct Config {
     milliseconds slow_task_threshold{50};
     milliseconds sync_interval{100};
     StorageSettings storage;
+    QueryLimits query;
     AuthSettings auth;
     std::string redis_url;
     std::string admin_username;

@@ -186,3 +186,24 @@ def test_a_query_needing_the_whole_root_still_answers(setup):
     document = documents_of(server, bob, "people")
     for query in ("$", "$[?length($) > 3].name"):
         assert query_all(server, bob, "people", query, 1000) == engine(query, document)
+
+
+def test_the_work_budget_is_a_setting_and_answers_422():
+    with NexuServer(env=server_env(NEXU_QUERY_MAX_NODES="1000")) as server:
+        admin = admin_token(server)
+        status, _, out = call(server, "PUT", "/api/v1/collections/small", {}, admin)
+        assert status == 201, out
+        _, token = new_user(server)
+        for i in range(40):
+            assert call(server, "POST", DOCS % "small", person(i), token)[0] == 201
+        # A selective query stays within 1,000 nodes; a descent through every
+        # value of every document does not.
+        selective = {"jsonpath": "$[?@.age == 1]"}
+        status, _, out = call(server, "POST", QUERY % "small", selective, token)
+        assert status == 200, out
+        everything = {"jsonpath": "$..[?@ == 'never']", "limit": 1000}
+        status, headers, out = call(server, "POST", QUERY % "small", everything, token)
+        assert status == 422, out
+        assert headers["content-type"].startswith("application/problem+json")
+        assert "more work than allowed" in out["detail"]
+        assert call(server, "GET", "/health")[0] == 200

@@ -30,6 +30,9 @@ BAD_SETTINGS = [
     ("NEXU_INSTANCE_ID", "bad id!"),
     ("NEXU_REDIS_URL", "tcp://127.0.0.1"),
     ("NEXU_CREATE_KEY", "sure"),
+    ("NEXU_QUERY_TIMEOUT_MS", "0"),
+    ("NEXU_QUERY_MAX_NODES", "lots"),
+    ("NEXU_QUERY_MAX_MATERIALIZED", "0"),
     ("NEXU_UNKNOWN_SETTING", "1"),
 ]
 
