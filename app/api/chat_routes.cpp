@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/data_http.hpp"
 #include "api/json_request.hpp"
 #include "api/problem.hpp"
 
@@ -187,17 +188,13 @@ void add_chat_routes(Router& router,
             if (!request.principal.is_authenticated()) return unauthorized();
             std::optional<std::uint64_t> after;
             std::optional<std::uint64_t> before;
-            std::optional<std::uint64_t> limit;
             if (!seq_param(request, "after", after)) return bad_parameter("after");
             if (!seq_param(request, "before", before)) return bad_parameter("before");
-            if (!seq_param(request, "limit", limit) || (limit && *limit == 0) ||
-                (limit && *limit > kMaxPage)) {
-                return problem(http::status::bad_request, "bad-request", "Bad Request",
-                               "limit must be an integer from 1 to 1000.");
-            }
+            const auto limit = page_limit(request, kDefaultPage, kMaxPage);
+            if (!limit) return bad_parameter("limit", "limit must be an integer from 1 to 1000.");
             auto room = visible_room(rooms, request);
             if (!room) return problem_for(room.error(), request.request_id);
-            const auto count = static_cast<std::size_t>(limit.value_or(kDefaultPage));
+            const auto count = *limit;
             Result<std::vector<repositories::ChatMessage>> page =
                 std::vector<repositories::ChatMessage>{};
             if (before && *before == 0) {

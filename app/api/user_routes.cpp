@@ -1,8 +1,7 @@
 #include "api/user_routes.hpp"
 
-#include <charconv>
-
 #include "api/account_json.hpp"
+#include "api/data_http.hpp"
 #include "api/json_request.hpp"
 #include "api/problem.hpp"
 #include "domain/timestamp.hpp"
@@ -27,26 +26,13 @@ std::optional<Response> refuse_unless_admin(const Principal& caller) {
     return std::nullopt;
 }
 
-// `limit` from the query string: default 50, 1..1000, anything else 400.
-std::variant<std::size_t, Response> page_limit(const Request& request) {
-    std::string text;
-    if (!query_param(request.message.target(), "limit", text)) return kDefaultPageSize;
-    std::size_t limit = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-    if (ec != std::errc{} || end != text.data() + text.size() || limit == 0 || limit > kMaxPageSize) {
-        return problem(http::status::bad_request, "bad-parameter", "Bad Parameter",
-                       "limit must be a whole number from 1 to 1000.", {{"limit", "must be 1 to 1000"}});
-    }
-    return limit;
-}
-
 Response list_users(const Request& request, repositories::UserRepository& users) {
     if (auto refused = refuse_unless_admin(request.principal)) return std::move(*refused);
-    auto limit = page_limit(request);
-    if (auto* bad = std::get_if<Response>(&limit)) return std::move(*bad);
+    const auto limit = page_limit(request, kDefaultPageSize, kMaxPageSize);
+    if (!limit) return bad_parameter("limit", "limit is a whole number from 1 to 1000.");
     std::string cursor;
     query_param(request.message.target(), "cursor", cursor);
-    auto page = users.list(cursor, std::get<std::size_t>(limit));
+    auto page = users.list(cursor, *limit);
     if (!page) {
         if (page.error().code == Errc::invalid_argument) {
             return problem(http::status::bad_request, "bad-cursor", "Bad Cursor",
