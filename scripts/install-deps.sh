@@ -9,8 +9,10 @@ build_pkgs=(g++ cmake ninja-build pkg-config make libboost1.81-dev nlohmann-json
     libsodium-dev libspdlog-dev libfmt-dev catch2 libexpected-dev libre2-dev libhiredis-dev curl
     john-data)
 test_pkgs=(clang libclang-rt-14-dev python3 python3-pytest python3-requests python3-websockets
-    python3-yaml redis-server nginx bindfs fuse3 strace)
-bench_pkgs=(wrk libsqlite3-dev)  # node and npm: the machine's own, checked below
+    python3-yaml python3-jsonschema redis-server nginx bindfs fuse3 strace)
+bench_pkgs=(wrk libsqlite3-dev)
+# node and npm (the OpenAPI validator test, the benchmark drivers): the
+# machine's own when present, Debian's otherwise.
 
 wanted=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -21,7 +23,7 @@ case "${1:-build}" in
 esac
 
 missing=()
-if [ "${1:-build}" = bench ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+if [ "${1:-build}" != build ] && ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
