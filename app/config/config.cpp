@@ -161,7 +161,8 @@ const std::vector<Setting>& settings() {
              return parse_integer<unsigned>(v, 1, 256, c.http.io_threads);
          },
          [](const Config& c) { return std::to_string(c.http.io_threads); }},
-        {"NEXU_WORKER_THREADS", "threads for storage, crypto and queries (default 2)",
+        {"NEXU_WORKER_THREADS", "threads for storage, crypto and queries; writes wait on fsync in them, so "
+         "they bound how many writes share one group commit (default 64)",
          [](Config& c, std::string_view v) {
              return parse_integer<unsigned>(v, 1, 256, c.worker_threads);
          },

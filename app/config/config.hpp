@@ -84,7 +84,10 @@ struct Config {
     HttpSettings http;
     WebSocketSettings websocket;
     LogSettings log;
-    unsigned worker_threads = 2;
+    // Most of a worker's time on a write is spent waiting for the store's group
+    // commit, and a commit can only gather the writes whose threads are
+    // waiting, so there are many more workers than cores.
+    unsigned worker_threads = 64;
     std::filesystem::path data_dir = "db";
     std::filesystem::path state_dir = "state";
     std::filesystem::path key_file = ".dev/master.key";
