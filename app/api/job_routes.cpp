@@ -118,10 +118,14 @@ void add_job_routes(Router& router,
             auto statistics = report->statistics();
             if (!statistics) return problem_for(statistics.error(), request.request_id);
             for (const auto& collection : *statistics) {
-                body["collections"].push_back({{"name", collection.name},
-                                               {"documents", collection.documents},
-                                               {"bytes", collection.bytes},
-                                               {"generation", collection.seq}});
+                Json entry{{"name", collection.name}, {"bytes", collection.bytes}};
+                if (collection.error.empty()) {
+                    entry["documents"] = collection.documents;
+                    entry["generation"] = collection.seq;
+                } else {
+                    entry["error"] = collection.error;
+                }
+                body["collections"].push_back(std::move(entry));
             }
             auto integrity = report->last_integrity();
             if (!integrity) return problem_for(integrity.error(), request.request_id);

@@ -91,10 +91,7 @@ LogFileSink::Maintenance LogFileSink::maintain(std::chrono::seconds max_age,
             const auto name = file_name(i);
             std::error_code ec;
             const auto modified = std::filesystem::last_write_time(name, ec);
-            if (ec) {
-                if (i > max_files_) break;
-                continue;
-            }
+            if (ec) continue;  // a gap: later indexes may still be there
             const bool is_expired = max_retained_age.count() > 0 && modified < oldest_kept;
             if (i > max_files_ || is_expired) {
                 if (std::filesystem::remove(name, ec)) ++outcome.removed;

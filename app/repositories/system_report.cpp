@@ -35,11 +35,13 @@ Result<std::vector<SystemReport::CollectionStatistics>> SystemReport::statistics
         CollectionStatistics statistics;
         statistics.name = name;
         auto count = store_.count(name);
-        if (!count) return tl::make_unexpected(count.error());
-        statistics.documents = *count;
-        auto seq = store_.sequence(name);
-        if (!seq) return tl::make_unexpected(seq.error());
-        statistics.seq = *seq;
+        auto seq = count ? store_.sequence(name) : Result<std::uint64_t>{0};
+        if (!count || !seq) {
+            statistics.error = to_string(!count ? count.error().code : seq.error().code);
+        } else {
+            statistics.documents = *count;
+            statistics.seq = *seq;
+        }
         statistics.bytes = bytes_under(data_dir_ / name, 1);
         out.push_back(std::move(statistics));
     }

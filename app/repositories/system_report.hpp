@@ -30,6 +30,7 @@ public:
         std::size_t documents = 0;
         std::uint64_t bytes = 0;  // on disk: CURRENT, commit files, checkpoints
         std::uint64_t seq = 0;    // the newest commit's seq (the generation)
+        std::string error;        // empty, or why the counts are missing ("corrupt_object")
     };
 
     SystemReport(infrastructure::Store& store,
@@ -38,6 +39,8 @@ public:
                  std::filesystem::path data_dir)
         : store_(store), documents_(documents), env_(env), data_dir_(std::move(data_dir)) {}
 
+    // One entry per collection; a damaged or unreadable collection gets its
+    // error code instead of counts, the others are still reported.
     Result<std::vector<CollectionStatistics>> statistics();
 
     // The integrity job's result: {"checked_at","ok","findings","listed":[...],...}.

@@ -205,3 +205,202 @@ def test_each_scheduled_run_is_executed_by_exactly_one_instance(instances):
         for one in servers:
             one.cleanup()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def flip_byte(path, offset=None):
+    with open(path, "r+b") as f:
+        data = bytearray(f.read())
+        at = len(data) // 2 if offset is None else offset
+        data[at] ^= 0x10
+        f.seek(0)
+        f.write(data)
+
+
+def commit_files(data_dir, name):
+    return sorted(glob.glob(os.path.join(data_dir, name, "log", "*.nxl")))
+
+
+def plant_stray_files(data_dir, name):
+    for where in (os.path.join(data_dir, name, "log"), os.path.join(data_dir, name, "ckpt"),
+                  data_dir):
+        os.makedirs(where, exist_ok=True)
+        for stray in (".tmp-other-1234-1", ".nfs0000000000001234"):
+            with open(os.path.join(where, stray), "wb") as f:
+                f.write(os.urandom(300))
+
+
+def integrity_findings(server, token):
+    before = jobs_by_name(server, token)["integrity"]["runs"]
+    run_job(server, token, "integrity")
+    job = wait_for_runs(server, token, "integrity", before + 1)
+    status, _, info = call(server, "GET", INFO, token=token)
+    assert status == 200, info
+    return job, info["integrity"]
+
+
+def test_a_clean_directory_with_stray_temp_and_nfs_files_has_no_findings(server, admin):
+    make_collection(server, admin, "stray")
+    add_documents(server, admin, "stray", 5)
+    plant_stray_files(server.data_dir, "stray")
+    job, integrity = integrity_findings(server, admin)
+    assert job["last_result"] == "ok", job
+    assert integrity["findings"] == 0 and integrity["listed"] == [], integrity
+
+
+def test_temp_cleanup_removes_only_old_temp_files_and_old_leases(server, admin):
+    make_collection(server, admin, "tidy")
+    add_documents(server, admin, "tidy", 3)
+    # The store collects a collection's garbage once it has a checkpoint.
+    before = jobs_by_name(server, admin)["reindex"]["runs"]
+    run_job(server, admin, "reindex")
+    wait_for_runs(server, admin, "reindex", before + 1)
+    log_dir = os.path.join(server.data_dir, "tidy", "log")
+    day_ago = time.time() - 86400
+    paths = {}
+    for name in (".tmp-gone-1-1", ".nfs000000000000aa", ".tmp-young-1-2"):
+        paths[name] = os.path.join(log_dir, name)
+        with open(paths[name], "wb") as f:
+            f.write(b"x" * 100)
+    os.utime(paths[".tmp-gone-1-1"], (day_ago, day_ago))
+    os.utime(paths[".nfs000000000000aa"], (day_ago, day_ago))
+    lease_dir = os.path.join(server.data_dir, "_leases", "integrity")
+    os.makedirs(lease_dir, exist_ok=True)
+    old_lease, new_lease = os.path.join(lease_dir, "slot-1"), os.path.join(lease_dir, "slot-2")
+    for lease in (old_lease, new_lease):
+        with open(lease, "w") as f:
+            f.write("instance=old\n")
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(old_lease, (three_days_ago, three_days_ago))
+    before = jobs_by_name(server, admin)["temp-cleanup"]["runs"]
+    run_job(server, admin, "temp-cleanup")
+    job = wait_for_runs(server, admin, "temp-cleanup", before + 1)
+    assert job["last_result"] == "ok", job
+    assert not os.path.exists(paths[".tmp-gone-1-1"])
+    assert os.path.exists(paths[".nfs000000000000aa"])  # never an .nfs file
+    assert os.path.exists(paths[".tmp-young-1-2"])      # younger than the grace
+    assert not os.path.exists(old_lease) and os.path.exists(new_lease)
+
+
+def test_integrity_finds_every_planted_damage():
+    root = tempfile.mkdtemp(prefix="nexu-it-damage-")
+    damaged = ["flip-commit", "flip-segment", "truncated", "swapped", "deleted-newest",
+               "rolled-back"]
+    first = NexuServer(root=root, env=quiet_env())
+    try:
+        first.start()
+        token = admin_token(first)
+        for name in damaged + ["clean"]:
+            make_collection(first, token, name)
+            add_documents(first, token, name, 6)
+        run_job(first, token, "reindex")  # checkpoints: segments to damage
+        wait_for_runs(first, token, "reindex", 1)
+        for name in damaged + ["clean"]:
+            add_documents(first, token, name, 4, start=6)
+        assert first.stop() == 0
+        snapshot = os.path.join(root, "rolled-back-copy")
+        shutil.copytree(os.path.join(first.data_dir, "rolled-back"), snapshot)
+        first.start()
+        token = admin_token(first)
+        add_documents(first, token, "rolled-back", 4, start=10)
+        job, integrity = integrity_findings(first, token)
+        assert integrity["findings"] == 0, integrity  # clean before the damage
+        assert first.stop() == 0
+
+        data = first.data_dir
+        flip_byte(commit_files(data, "flip-commit")[-1])
+        segments = sorted(glob.glob(os.path.join(data, "flip-segment", "ckpt", "*.nxs")))
+        assert segments
+        flip_byte(segments[0])
+        newest = commit_files(data, "truncated")[-1]
+        os.truncate(newest, os.path.getsize(newest) // 2)
+        a, b = commit_files(data, "swapped")[-2:]
+        os.rename(a, a + ".swap")
+        os.rename(b, a)
+        os.rename(a + ".swap", b)
+        os.remove(commit_files(data, "deleted-newest")[-1])
+        shutil.rmtree(os.path.join(data, "rolled-back"))
+        shutil.copytree(snapshot, os.path.join(data, "rolled-back"))
+        plant_stray_files(data, "clean")
+
+        first.start()  # the same state directory: its high-water marks
+        token = admin_token(first)
+        job, integrity = integrity_findings(first, token)
+        assert job["last_result"] == "failed", job
+        found = {finding["collection"] for finding in integrity["listed"]}
+        assert found == set(damaged), integrity
+        assert integrity["findings"] >= len(damaged)
+        lines = [line for line in first.log_text().splitlines() if "integrity: finding" in line]
+        assert {re.search(r"collection=(\S+)", line).group(1) for line in lines} == set(damaged)
+        status, _, metrics = call(first, "GET", "/metrics")
+        value = re.search(rb"nexu_integrity_findings (\d+)", metrics)
+        assert value and int(value.group(1)) == integrity["findings"]
+    finally:
+        first.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def log_files(server):
+    return sorted(os.listdir(server.logs_dir))
+
+
+def test_log_rotation_keeps_the_configured_number_of_files_under_load():
+    env = quiet_env(NEXU_LOG_MAX_BYTES="4096", NEXU_LOG_MAX_FILES="3", NEXU_LOG_MAX_AGE_S="1",
+                    NEXU_LOG_LEVEL="debug", NEXU_JOB_LOG_ROTATION_SCHEDULE="every 1s")
+    with NexuServer(env=env) as running:
+        token = admin_token(running)
+        stop = threading.Event()
+        sent = [0]
+
+        def load():
+            while not stop.is_set():
+                status, _, _ = call(running, "GET", JOBS, token=token)
+                assert status == 200
+                sent[0] += 1
+
+        clients = [threading.Thread(target=load) for _ in range(2)]
+        for client in clients:
+            client.start()
+        try:
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                status, _, body = call(running, "POST", JOBS + "/log-rotation/run", token=token)
+                assert status in (202, 409), body
+                assert len(log_files(running)) <= 4, log_files(running)  # app.log + 3 rotated
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            for client in clients:
+                client.join()
+        assert sent[0] > 50
+        job = jobs_by_name(running, token)["log-rotation"]
+        assert job["last_result"] == "ok" and job["runs"] >= 3, job
+        assert running.stop() == 0
+        files = log_files(running)
+        assert files == ["app.1.log", "app.2.log", "app.3.log", "app.log"], files
+        # Whole lines only, in every file: no line torn by a rotation.
+        for name in files:
+            with open(os.path.join(running.logs_dir, name), "rb") as f:
+                text = f.read().decode()
+            assert text.endswith("\n"), name
+            for line in text.splitlines():
+                assert LINE.match(line), (name, line)
+
+
+def test_log_rotation_by_age_and_retention():
+    env = quiet_env(NEXU_LOG_MAX_AGE_S="1", NEXU_LOG_RETENTION_S="3600", NEXU_LOG_MAX_FILES="5")
+    with NexuServer(env=env) as running:
+        token = admin_token(running)
+        time.sleep(1.1)
+        run_job(running, token, "log-rotation")
+        job = wait_for_runs(running, token, "log-rotation", 1)
+        assert job["last_summary"].startswith("log file rotated"), job
+        assert "app.1.log" in log_files(running)
+        # A rotated file older than the retention goes; so does one past the count.
+        old = os.path.join(running.logs_dir, "app.1.log")
+        os.utime(old, (time.time() - 7200, time.time() - 7200))
+        with open(os.path.join(running.logs_dir, "app.9.log"), "w") as f:
+            f.write("2020-01-01 00:00:00 - INFO - [app_logger] - left by a larger NEXU_LOG_MAX_FILES\n")
+        run_job(running, token, "log-rotation")
+        job = wait_for_runs(running, token, "log-rotation", 2)
+        assert "2 old log files removed" in job["last_summary"], job
+        assert "app.9.log" not in log_files(running)
