@@ -404,3 +404,16 @@ def test_log_rotation_by_age_and_retention():
         job = wait_for_runs(running, token, "log-rotation", 2)
         assert "2 old log files removed" in job["last_summary"], job
         assert "app.9.log" not in log_files(running)
+
+
+def test_openapi_document_describes_the_job_routes(server):
+    status, _, document = call(server, "GET", "/api/openapi.json")
+    assert status == 200
+    expected = {("/api/v1/system/jobs", "get"): {"200", "401", "403"},
+                ("/api/v1/system/jobs/{name}/run", "post"): {"202", "401", "403", "404", "409"},
+                ("/api/v1/system/info", "get"): {"200", "401", "403"}}
+    for (path, method), codes in expected.items():
+        responses = document["paths"][path][method]["responses"]
+        assert codes <= set(responses), (path, method)
+    for schema in ("Job", "JobList", "SystemInfo", "IntegrityResult"):
+        assert schema in document["components"]["schemas"]

@@ -204,7 +204,7 @@ TEST_CASE("stop asks running jobs to stop and joins them", "[config][scheduler]"
     CHECK(state.load("integrity").value()->running == false);
 }
 
-TEST_CASE("a scheduled run claims its slot; an instance that loses the slot skips it",
+TEST_CASE("a scheduled run claims its slot and an instance that loses the slot skips it",
           "[config][scheduler]") {
     MemoryLeases leases;  // shared by both "instances"
     MemoryState state;
