@@ -6,6 +6,7 @@ import glob
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -172,38 +173,72 @@ def started_slots(server, job):
     return [int(m) for m in pattern.findall(server.log_text())]
 
 
-@pytest.mark.parametrize("instances", [2, 3])
-def test_each_scheduled_run_is_executed_by_exactly_one_instance(instances):
+def bindfs_mounts(root, count):
+    """`count` bindfs mounts of root/shared with short cache timeouts (like NFS
+    clients, ../shared/ENVIRONMENT.md section 5); skips when FUSE is unusable."""
+    if not shutil.which("bindfs"):
+        pytest.skip("bindfs not installed")
+    shared = os.path.join(root, "shared")
+    os.makedirs(shared)
+    mounts = []
+    for i in range(count):
+        mount = os.path.join(root, "m%d" % i)
+        os.makedirs(mount)
+        done = subprocess.run(["bindfs", "-oattr_timeout=0.1,entry_timeout=0.1,negative_timeout=0.1",
+                               shared, mount], capture_output=True, text=True)
+        if done.returncode != 0:
+            unmount(mounts)
+            pytest.skip("bindfs cannot mount here: " + done.stderr.strip())
+        mounts.append(mount)
+    return shared, mounts
+
+
+def unmount(mounts):
+    for mount in mounts:
+        subprocess.run(["fusermount", "-u", mount], capture_output=True)
+
+
+@pytest.mark.parametrize("instances,on_bindfs", [(2, False), (3, False), (2, True), (3, True)])
+def test_each_scheduled_run_is_executed_by_exactly_one_instance(instances, on_bindfs):
     root = tempfile.mkdtemp(prefix="nexu-it-jobs-")
-    env = quiet_env(NEXU_DATA_DIR=os.path.join(root, "db"),
-                    NEXU_KEY_FILE=os.path.join(root, "master.key"),
+    mounts = []
+    if on_bindfs:
+        shared, mounts = bindfs_mounts(root, instances)
+        data_dirs = [os.path.join(mount, "db") for mount in mounts]
+    else:
+        shared = root
+        data_dirs = [os.path.join(root, "db")] * instances
+    env = quiet_env(NEXU_KEY_FILE=os.path.join(root, "master.key"),
                     NEXU_JOB_TEMP_CLEANUP_SCHEDULE="every 1s",
                     NEXU_JOB_INTEGRITY_SCHEDULE="every 2s",
                     NEXU_JOB_JITTER="20%")
-    servers = [NexuServer(root=os.path.join(root, "i%d" % i), env=dict(env))
-               for i in range(instances)]
+    servers = [NexuServer(root=os.path.join(root, "i%d" % i),
+                          env=dict(env, NEXU_DATA_DIR=data_dirs[i])) for i in range(instances)]
     try:
-        for one in servers:
-            os.makedirs(one.root, exist_ok=True)
-            one.start()
-        time.sleep(10)
-    finally:
-        for one in servers:
-            one.stop()
-    try:
+        try:
+            for one in servers:
+                os.makedirs(one.root, exist_ok=True)
+                one.start()
+            time.sleep(10)
+        finally:
+            for one in servers:
+                one.stop()
         for job, per_slot in (("temp-cleanup", 1), ("integrity", 2)):
             slots = [slot for one in servers for slot in started_slots(one, job)]
             assert slots, job
             # Never twice for one slot, cluster-wide.
             assert len(slots) == len(set(slots)), (job, sorted(slots))
-            leases = {int(name[5:]) for name in os.listdir(os.path.join(root, "db", "_leases", job))
-                      if name.startswith("slot-")}
+            lease_dir = os.path.join(shared, "db", "_leases", job)
+            leases = {int(name[5:]) for name in os.listdir(lease_dir) if name.startswith("slot-")}
             # Every lease won was run (the run lines are written after the win).
             assert set(slots) == leases, (job, sorted(slots), sorted(leases))
             assert len(slots) >= 8 // per_slot - 2, (job, slots)
+            runs = sum(len(started_slots(one, job)) for one in servers)
+            assert runs == len(leases)
     finally:
         for one in servers:
             one.cleanup()
+        unmount(mounts)
         shutil.rmtree(root, ignore_errors=True)
 
 
