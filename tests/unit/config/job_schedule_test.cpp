@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/config.hpp"
+
 using nexu::config::JobSchedule;
 using Clock = std::chrono::system_clock;
 using namespace std::chrono;
@@ -90,4 +92,36 @@ TEST_CASE("two instances compute the same slot for a run whatever their jitter",
     const auto late = scheduled + milliseconds{2900};
     CHECK(every.slot_of(scheduled) == every.slot_of(late));
     CHECK(*every.next_after(late) == scheduled + seconds{30});
+}
+
+TEST_CASE("job settings: defaults, overrides and a bad schedule naming its setting",
+          "[config][scheduler]") {
+    auto defaults = nexu::config::load({}, {});
+    REQUIRE(defaults);
+    CHECK(defaults->jobs.schedules.at("integrity").text() == "30 3 * * *");
+    CHECK(defaults->jobs.schedules.at("log-rotation").text() == "every 1h");
+    CHECK(defaults->jobs.schedules.at("key-rotation").text() == "every 10m");
+    CHECK(defaults->jobs.jitter_fraction == Approx(0.1));
+    CHECK(defaults->jobs.run_timeout == seconds{3600});
+
+    auto changed = nexu::config::load({{"NEXU_JOB_REINDEX_SCHEDULE", "off"},
+                                       {"NEXU_JOB_TEMP_CLEANUP_SCHEDULE", "every 30s"},
+                                       {"NEXU_JOB_JITTER", "25%"},
+                                       {"NEXU_JOB_TIMEOUT_S", "60"},
+                                       {"NEXU_LOG_MAX_AGE_S", "0"}},
+                                      {});
+    REQUIRE(changed);
+    CHECK(changed->jobs.schedules.at("reindex").is_off());
+    CHECK(changed->jobs.schedules.at("temp-cleanup").text() == "every 30s");
+    CHECK(changed->jobs.jitter_fraction == Approx(0.25));
+    CHECK(changed->jobs.run_timeout == seconds{60});
+    CHECK(changed->log.max_file_age == seconds{0});
+
+    for (const auto& [name, value] : {std::pair{"NEXU_JOB_REINDEX_SCHEDULE", "every 5x"},
+                                      std::pair{"NEXU_JOB_JITTER", "80%"},
+                                      std::pair{"NEXU_JOB_TIMEOUT_S", "0"}}) {
+        auto refused = nexu::config::load({{name, value}}, {});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().message.starts_with(name));
+    }
 }
