@@ -23,12 +23,14 @@
 #include "api/collection_routes.hpp"
 #include "api/document_routes.hpp"
 #include "api/file_routes.hpp"
+#include "api/job_routes.hpp"
 #include "api/listener.hpp"
 #include "api/query_routes.hpp"
 #include "api/rate_limits.hpp"
 #include "api/system_routes.hpp"
 #include "api/user_routes.hpp"
 #include "config/config.hpp"
+#include "config/scheduler.hpp"
 #include "config/timing.hpp"
 #include "config/version.hpp"
 #include "domain/password_policy.hpp"
@@ -36,6 +38,7 @@
 #include "infrastructure/blob_store.hpp"
 #include "infrastructure/crypto.hpp"
 #include "infrastructure/data_dir_probe.hpp"
+#include "infrastructure/job_lease.hpp"
 #include "infrastructure/jwt_codec.hpp"
 #include "infrastructure/password_hasher.hpp"
 #include "infrastructure/master_key.hpp"
@@ -55,6 +58,9 @@
 #include "repositories/parsed_document_cache.hpp"
 #include "repositories/query_service.hpp"
 #include "repositories/file_repository.hpp"
+#include "repositories/job_state_repository.hpp"
+#include "repositories/maintenance_jobs.hpp"
+#include "repositories/system_report.hpp"
 #include "repositories/role_repository.hpp"
 #include "repositories/session_repository.hpp"
 #include "repositories/user_repository.hpp"
@@ -455,6 +461,49 @@ int main(int argc, char** argv) {
         api::add_file_routes(router, *files, config->http.max_file_bytes);
     }
 
+    // ---- Scheduler and jobs (issue 9): one scheduler thread, a thread per
+    // run; each scheduled run is executed by one instance of the cluster (slot
+    // leases in <data>/_leases), run records in `_jobs`, and the system routes
+    // GET /api/v1/system/jobs, POST /api/v1/system/jobs/{name}/run and
+    // GET /api/v1/system/info. Further jobs: scheduler->add(...) before start(). ----
+    std::unique_ptr<infrastructure::JobLease> job_leases;
+    std::optional<repositories::JobStateRepository> job_records;
+    std::optional<repositories::SystemReport> system_report;
+    std::unique_ptr<repositories::MaintenanceJobs> maintenance_jobs;
+    std::unique_ptr<config::Scheduler> scheduler;
+    if (documents) {
+        job_leases = std::make_unique<infrastructure::JobLease>(
+            infrastructure::default_env(), config->data_dir, config->instance_id);
+        job_records.emplace(*documents);
+        system_report.emplace(**store, *documents, infrastructure::default_env(), config->data_dir);
+        config::SchedulerSettings scheduler_settings;
+        scheduler_settings.instance_id = config->instance_id;
+        scheduler_settings.schedules = config->jobs.schedules;
+        scheduler_settings.jitter_fraction = config->jobs.jitter_fraction;
+        scheduler_settings.jitter_cap = config->jobs.jitter_cap;
+        scheduler_settings.run_timeout = config->jobs.run_timeout;
+        scheduler_settings.per_instance_jobs = {"log-rotation"};  // each instance's own log file
+        scheduler = std::make_unique<config::Scheduler>(std::move(scheduler_settings), *job_leases,
+                                                        *job_records);
+        repositories::MaintenanceJobs::Parts parts;
+        parts.store = store->get();
+        parts.report = &*system_report;
+        parts.leases = job_leases.get();
+        parts.files = files ? &*files : nullptr;
+        parts.field_indexes = field_indexes ? &*field_indexes : nullptr;
+        parts.collections = collections ? &*collections : nullptr;
+        parts.log = config->log;
+        parts.lease_retention = config->jobs.lease_retention;
+        maintenance_jobs = std::make_unique<repositories::MaintenanceJobs>(std::move(parts));
+        scheduler->add(maintenance_jobs->integrity());
+        scheduler->add(maintenance_jobs->reindex());
+        scheduler->add(maintenance_jobs->temp_cleanup());
+        scheduler->add(maintenance_jobs->log_rotation());
+        api::add_job_routes(router, *scheduler, &*system_report,
+                            {kVersion, config->instance_id, std::chrono::steady_clock::now()});
+    }
+    // ---- end of the scheduler block (started below, once the listener is open) ----
+
     const api::RequestPipeline pipeline{std::move(router), config->http, std::move(authenticate),
                                         &rate_limits};
 
@@ -475,6 +524,7 @@ int main(int argc, char** argv) {
                           std::chrono::steady_clock::now() + config->http.shutdown_grace);
     });
 
+    if (scheduler) scheduler->start();  // scheduler and jobs (issue 9)
     spdlog::info("nexu {} instance={} listening on {}:{} data_dir={} io_threads={} workers={}",
                  kVersion, config->instance_id, config->http.bind_address, listener.port(),
                  config->data_dir.string(), config->http.io_threads, config->worker_threads);
@@ -483,6 +533,7 @@ int main(int argc, char** argv) {
         io_threads.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& thread : io_threads) thread.join();
+    if (scheduler) scheduler->stop();  // scheduler and jobs: requests running jobs to stop, joins
     workers.join();
     chat_redis_subscriber.reset();  // its thread calls the hub
     chat_hub.reset();  // its pool may still post to the io_context: before io goes

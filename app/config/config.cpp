@@ -78,6 +78,34 @@ Problem parse_milliseconds(std::string_view text,
     return std::nullopt;
 }
 
+Problem parse_seconds(std::string_view text,
+                      std::int64_t min,
+                      std::int64_t max,
+                      std::chrono::seconds& out) {
+    std::int64_t value = 0;
+    if (auto problem = parse_integer<std::int64_t>(text, min, max, value)) {
+        return *problem + " (seconds)";
+    }
+    out = std::chrono::seconds{value};
+    return std::nullopt;
+}
+
+// NEXU_JOB_<NAME>_SCHEDULE for the job `job`; the help names the default.
+Setting job_schedule_setting(std::string_view name, std::string job, std::string_view help) {
+    return Setting{
+        name, help,
+        [job](Config& c, std::string_view v) -> Problem {
+            auto schedule = JobSchedule::parse(v);
+            if (!schedule) return schedule.error();
+            c.jobs.schedules.insert_or_assign(job, *schedule);
+            return std::nullopt;
+        },
+        [job](const Config& c) {
+            const auto found = c.jobs.schedules.find(job);
+            return found == c.jobs.schedules.end() ? std::string{"off"} : found->second.text();
+        }};
+}
+
 Problem parse_bool(std::string_view text, bool& out) {
     if (text == "true" || text == "1" || text == "yes" || text == "on") {
         out = true;
@@ -141,6 +169,11 @@ std::string level_name(spdlog::level::level_enum level) {
     const auto name = spdlog::level::to_string_view(level);
     return std::string{name.data(), name.size()};
 }
+
+#define JOB_SCHEDULE_SETTING(NAME, JOB, DEFAULT)                                         \
+    job_schedule_setting("NEXU_JOB_" NAME "_SCHEDULE", JOB,                              \
+                         "when the " JOB " job runs: off, every N{s,m,h,d} or a cron line " \
+                         "in UTC (default " DEFAULT ")")
 
 const std::vector<Setting>& settings() {
     static const std::vector<Setting> table{
@@ -330,6 +363,51 @@ const std::vector<Setting>& settings() {
              return parse_integer<std::size_t>(v, 1, 1000, c.log.max_files);
          },
          [](const Config& c) { return std::to_string(c.log.max_files); }},
+        {"NEXU_LOG_MAX_AGE_S",
+         "the log-rotation job rotates the log file once it is this old, in seconds "
+         "(default 86400; 0: by size only)",
+         [](Config& c, std::string_view v) { return parse_seconds(v, 0, 366LL * 86400, c.log.max_file_age); },
+         [](const Config& c) { return std::to_string(c.log.max_file_age.count()); }},
+        {"NEXU_LOG_RETENTION_S",
+         "rotated log files older than this are deleted by the log-rotation job, in seconds "
+         "(default 2592000: 30 days; 0: by NEXU_LOG_MAX_FILES only)",
+         [](Config& c, std::string_view v) {
+             return parse_seconds(v, 0, 3660LL * 86400, c.log.max_retained_age);
+         },
+         [](const Config& c) { return std::to_string(c.log.max_retained_age.count()); }},
+        JOB_SCHEDULE_SETTING("INTEGRITY", "integrity", "30 3 * * *"),
+        JOB_SCHEDULE_SETTING("REINDEX", "reindex", "45 4 * * *"),
+        JOB_SCHEDULE_SETTING("LOG_ROTATION", "log-rotation", "every 1h"),
+        JOB_SCHEDULE_SETTING("TEMP_CLEANUP", "temp-cleanup", "every 1h"),
+        JOB_SCHEDULE_SETTING("BACKUP", "backup", "0 2 * * *; runs only with NEXU_BACKUP_DIR"),
+        JOB_SCHEDULE_SETTING("KEY_ROTATION", "key-rotation", "every 10m"),
+        {"NEXU_JOB_JITTER",
+         "a scheduled run starts up to this share of its period late, N% from 0 to 50 "
+         "(default 10%; at most NEXU_JOB_JITTER_MAX_S)",
+         [](Config& c, std::string_view v) -> Problem {
+             if (v.ends_with('%')) v.remove_suffix(1);
+             unsigned percent = 0;
+             if (parse_integer<unsigned>(v, 0, 50, percent)) return "must be a percentage from 0% to 50%";
+             c.jobs.jitter_fraction = percent / 100.0;
+             return std::nullopt;
+         },
+         [](const Config& c) {
+             return std::to_string(static_cast<unsigned>(c.jobs.jitter_fraction * 100.0 + 0.5)) + "%";
+         }},
+        {"NEXU_JOB_JITTER_MAX_S", "the largest jitter of a scheduled run, in seconds (default 300)",
+         [](Config& c, std::string_view v) { return parse_seconds(v, 0, 86400, c.jobs.jitter_cap); },
+         [](const Config& c) { return std::to_string(c.jobs.jitter_cap.count()); }},
+        {"NEXU_JOB_TIMEOUT_S",
+         "a job run is asked to stop after this many seconds (default 3600)",
+         [](Config& c, std::string_view v) { return parse_seconds(v, 1, 7 * 86400, c.jobs.run_timeout); },
+         [](const Config& c) { return std::to_string(c.jobs.run_timeout.count()); }},
+        {"NEXU_JOB_LEASE_RETENTION_S",
+         "slot leases of past job runs are deleted by temp-cleanup after this many seconds "
+         "(default 172800)",
+         [](Config& c, std::string_view v) {
+             return parse_seconds(v, 5, 366LL * 86400, c.jobs.lease_retention);
+         },
+         [](const Config& c) { return std::to_string(c.jobs.lease_retention.count()); }},
         {"NEXU_SLOW_TASK_MS",
          "timed tasks this slow are logged at INFO, faster ones at DEBUG "
          "(default 50)",
@@ -521,7 +599,22 @@ std::string host_name() {
     return name;
 }
 
+#undef JOB_SCHEDULE_SETTING
+
 }  // namespace
+
+std::map<std::string, JobSchedule, std::less<>> JobSettings::default_job_schedules() {
+    std::map<std::string, JobSchedule, std::less<>> schedules;
+    for (const auto& [job, text] : {std::pair{"integrity", "30 3 * * *"},
+                                    std::pair{"reindex", "45 4 * * *"},
+                                    std::pair{"log-rotation", "every 1h"},
+                                    std::pair{"temp-cleanup", "every 1h"},
+                                    std::pair{"backup", "0 2 * * *"},
+                                    std::pair{"key-rotation", "every 10m"}}) {
+        schedules.insert_or_assign(job, JobSchedule::parse(text).value());
+    }
+    return schedules;
+}
 
 tl::expected<CommandLine, ConfigError> parse_command_line(int argc, const char* const* argv) {
     CommandLine command;

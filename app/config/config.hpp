@@ -11,6 +11,7 @@
 #include <tl/expected.hpp>
 
 #include "config/cidr.hpp"
+#include "config/job_schedule.hpp"
 #include "config/logger.hpp"
 
 namespace nexu::config {
@@ -78,6 +79,21 @@ struct AuthSettings {
     std::uint32_t rate_api_burst = 200;
 };
 
+// The scheduler and its jobs (NEXU_JOB_*): schedules by job name, jitter,
+// the run timeout, and how long old slot leases are kept.
+struct JobSettings {
+    std::map<std::string, JobSchedule, std::less<>> schedules = default_job_schedules();
+    double jitter_fraction = 0.1;         // NEXU_JOB_JITTER "10%"
+    std::chrono::seconds jitter_cap{300};
+    std::chrono::seconds run_timeout{3600};
+    std::chrono::seconds lease_retention{2 * 24 * 3600};
+
+    // integrity daily, reindex daily, log-rotation and temp-cleanup hourly,
+    // backup daily (only runs when the backup job is registered: NEXU_BACKUP_DIR),
+    // key-rotation every 10 minutes (it does nothing when nothing is left to re-encrypt).
+    static std::map<std::string, JobSchedule, std::less<>> default_job_schedules();
+};
+
 // Everything `nexu` and `nexuctl` read at start: environment (NEXU_*) over
 // an optional config file over the defaults. Immutable after load.
 struct Config {
@@ -98,6 +114,7 @@ struct Config {
     StorageSettings storage;
     QueryLimits query;
     AuthSettings auth;
+    JobSettings jobs;
     std::string redis_url;
     std::string admin_username;
     std::string admin_password;  // secret: never printed or logged

@@ -1,13 +1,21 @@
 #include "config/logger.hpp"
 
+#include "config/log_file_sink.hpp"
+
 #include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 namespace nexu::config {
 
 namespace {
+
+// The file sink of the default logger, for the log-rotation job (the logger
+// is one of the process's globals; this is part of it).
+std::shared_ptr<LogFileSink>& file_sink() {
+    static std::shared_ptr<LogFileSink> sink;
+    return sink;
+}
 
 constexpr std::size_t kLogQueueLines = 64 * 1024;
 
@@ -60,8 +68,8 @@ std::optional<std::string> init_logging(const LogSettings& settings) {
     if (settings.console) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
     try {
         const auto path = settings.logs_dir / settings.file_name;
-        sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-            path.string(), settings.max_file_bytes, settings.max_files));
+        file_sink() = std::make_shared<LogFileSink>(path, settings.max_file_bytes, settings.max_files);
+        sinks.push_back(file_sink());
     } catch (const spdlog::spdlog_ex& e) {
         return std::string{"NEXU_LOGS_DIR: cannot open the log file: "} + e.what();
     }
@@ -80,6 +88,12 @@ std::optional<std::string> init_logging(const LogSettings& settings) {
     // logs/ see them promptly without a write per line.
     spdlog::flush_every(std::chrono::seconds(1));
     return std::nullopt;
+}
+
+LogFileSink::Maintenance maintain_log_files(const LogSettings& settings) {
+    const auto sink = file_sink();
+    if (!sink) return {false, 0, "no log file is open"};
+    return sink->maintain(settings.max_file_age, settings.max_retained_age);
 }
 
 }  // namespace nexu::config
