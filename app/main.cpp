@@ -30,6 +30,7 @@
 #include "api/system_routes.hpp"
 #include "api/user_routes.hpp"
 #include "config/config.hpp"
+#include "config/metrics.hpp"
 #include "config/scheduler.hpp"
 #include "config/timing.hpp"
 #include "config/version.hpp"
@@ -337,8 +338,11 @@ int main(int argc, char** argv) {
                                      ? "key does not decrypt the data directory"
                                      : "key check could not read the data directory";
                       }});
+    // ---- metrics (ops): build info and scrape-time process metrics; NEXU_METRICS ----
+    metrics::add_process_metrics(metrics::registry(), kVersion, config->instance_id);
     api::add_system_routes(router,
-                           {kVersion, config->instance_id, std::chrono::steady_clock::now()},
+                           {kVersion, config->instance_id, std::chrono::steady_clock::now(),
+                            config->metrics_access},
                            std::move(checks));
 
     // Accounts, when the store is open.

@@ -9,7 +9,7 @@ build_pkgs=(g++ cmake ninja-build pkg-config make libboost1.81-dev nlohmann-json
     libsodium-dev libspdlog-dev libfmt-dev catch2 libexpected-dev libre2-dev libhiredis-dev curl
     john-data)
 test_pkgs=(clang libclang-rt-14-dev python3 python3-pytest python3-requests python3-websockets
-    python3-yaml python3-jsonschema redis-server nginx bindfs fuse3 strace)
+    python3-yaml python3-jsonschema python3-prometheus-client redis-server nginx bindfs fuse3 strace)
 bench_pkgs=(wrk libsqlite3-dev)
 # node and npm (the OpenAPI validator test, the benchmark drivers): the
 # machine's own when present, Debian's otherwise.

@@ -54,7 +54,15 @@ void add_system_routes(Router& router, SystemInfo info, std::vector<ReadinessChe
 
     router.add(
         http::verb::get, "/metrics",
-        [](const Request&) {
+        [access = info.metrics_access](const Request& request) {
+            if (access == config::MetricsAccess::off) {
+                return problem(http::status::not_found, "not-found", "Not Found",
+                               "No route matches this path.");
+            }
+            if (access == config::MetricsAccess::admin) {
+                if (!request.principal.is_authenticated()) return unauthorized();
+                if (!request.principal.is_admin()) return forbidden();
+            }
             Response response{http::status::ok, 11};
             response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
             response.body() = metrics::registry().render();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/router.hpp"
+#include "config/config.hpp"
 
 namespace nexu::api {
 
@@ -22,6 +23,8 @@ struct SystemInfo {
     std::string version;
     std::string instance_id;
     std::chrono::steady_clock::time_point started;
+    // GET /metrics: public, admin token only, or 404 (NEXU_METRICS).
+    config::MetricsAccess metrics_access = config::MetricsAccess::open;
 };
 
 // GET /health, /ready, /metrics and /api/openapi.json.

@@ -474,6 +474,25 @@ const std::vector<Setting>& settings() {
              return std::nullopt;
          },
          [](const Config& c) { return c.redis_url; }},
+        {"NEXU_METRICS",
+         "who may read GET /metrics: public (default), admin (an admin bearer token), or off (404)",
+         [](Config& c, std::string_view v) -> Problem {
+             if (v == "public") {
+                 c.metrics_access = MetricsAccess::open;
+             } else if (v == "admin") {
+                 c.metrics_access = MetricsAccess::admin;
+             } else if (v == "off") {
+                 c.metrics_access = MetricsAccess::off;
+             } else {
+                 return "must be public, admin or off";
+             }
+             return std::nullopt;
+         },
+         [](const Config& c) {
+             return std::string{c.metrics_access == MetricsAccess::open    ? "public"
+                                : c.metrics_access == MetricsAccess::admin ? "admin"
+                                                                           : "off"};
+         }},
         {"NEXU_REGISTRATION", "open (anyone may register) or closed (only admins create users)",
          [](Config& c, std::string_view v) -> Problem {
              if (v != "open" && v != "closed") return "must be open or closed";

@@ -94,6 +94,10 @@ struct JobSettings {
     static std::map<std::string, JobSchedule, std::less<>> default_job_schedules();
 };
 
+// Who may read GET /metrics (NEXU_METRICS): everyone, nobody (404), or only
+// callers with an admin token (operators scrape with a bearer token).
+enum class MetricsAccess { open, off, admin };
+
 // Everything `nexu` and `nexuctl` read at start: environment (NEXU_*) over
 // an optional config file over the defaults. Immutable after load.
 struct Config {
@@ -119,6 +123,7 @@ struct Config {
     std::string admin_username;
     std::string admin_password;  // secret: never printed or logged
     std::filesystem::path admin_password_file;
+    MetricsAccess metrics_access = MetricsAccess::open;  // NEXU_METRICS
 };
 
 struct ConfigError {

@@ -2,7 +2,22 @@
 
 #include <functional>
 
+#include "config/metrics.hpp"
+
 namespace nexu::infrastructure {
+
+namespace {
+
+// nexu_cache_lookups_total{cache="documents",result}: the hit rate of the decrypted-document cache.
+metrics::Counter& lookups(bool is_hit) {
+    static auto& hits = metrics::registry().counter(
+        "nexu_cache_lookups_total", {{"cache", "documents"}, {"result", "hit"}});
+    static auto& misses = metrics::registry().counter(
+        "nexu_cache_lookups_total", {{"cache", "documents"}, {"result", "miss"}});
+    return is_hit ? hits : misses;
+}
+
+}  // namespace
 
 DocumentCache::DocumentCache(std::size_t budget_bytes)
     : shard_budget_bytes_(budget_bytes / kShards) {}
@@ -15,7 +30,9 @@ std::shared_ptr<const std::string> DocumentCache::find(const std::string& key, s
     Shard& shard = shard_of(key);
     std::lock_guard lock{shard.mutex};
     const auto found = shard.by_key.find(key);
-    if (found == shard.by_key.end() || found->second->entry.rev != rev) return nullptr;
+    const bool is_hit = found != shard.by_key.end() && found->second->entry.rev == rev;
+    lookups(is_hit).add();
+    if (!is_hit) return nullptr;
     shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
     return found->second->entry.body;
 }

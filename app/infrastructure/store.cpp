@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "config/metrics.hpp"
 #include "config/timing.hpp"
 #include "infrastructure/document_cache.hpp"
 #include "infrastructure/storage_format.hpp"
@@ -916,6 +917,9 @@ void Collection::commit_batch(std::vector<PendingWrite*>& batch) {
             continue;
         }
         apply(records, first_seq, bytes->size(), true);
+        static auto& group_sizes = metrics::registry().histogram(  // records per commit file
+            "nexu_store_commit_records", {}, metrics::Scale::count);
+        group_sizes.observe_count(records.size());
         last_sync_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
         for (auto& [write, answer] : answers) write->result = std::move(answer);
         seq_changed_.notify_all();

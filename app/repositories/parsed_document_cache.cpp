@@ -1,5 +1,7 @@
 #include "repositories/parsed_document_cache.hpp"
 
+#include "config/metrics.hpp"
+
 namespace nexu::repositories {
 
 namespace {
@@ -50,6 +52,19 @@ std::string ParsedDocumentCache::present_text(std::string_view id,
     return out;
 }
 
+namespace {
+
+// nexu_cache_lookups_total{cache="parsed_documents",result}: how often a query reuses a parse.
+metrics::Counter& lookups(bool is_hit) {
+    static auto& hits = metrics::registry().counter(
+        "nexu_cache_lookups_total", {{"cache", "parsed_documents"}, {"result", "hit"}});
+    static auto& misses = metrics::registry().counter(
+        "nexu_cache_lookups_total", {{"cache", "parsed_documents"}, {"result", "miss"}});
+    return is_hit ? hits : misses;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const nlohmann::json>> ParsedDocumentCache::get(
     std::string_view id, std::uint64_t rev, const std::shared_ptr<const std::string>& body) {
     {
@@ -64,10 +79,12 @@ Result<std::shared_ptr<const nlohmann::json>> ParsedDocumentCache::get(
             auto& entry = *found->second;
             if (entry.rev == rev && entry.id.size() == id.size()) {
                 entry.is_referenced = true;
+                lookups(true).add();
                 return entry.document;
             }
         }
     }
+    lookups(false).add();
     auto parsed = present(id, rev, *body);
     if (!parsed) return tl::make_unexpected(parsed.error());
     auto document = std::make_shared<const Json>(std::move(*parsed));

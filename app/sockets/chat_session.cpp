@@ -7,6 +7,7 @@
 #include <boost/beast/websocket/stream_base.hpp>
 #include <spdlog/spdlog.h>
 
+#include "config/metrics.hpp"
 #include "domain/json_body.hpp"
 #include "repositories/message_repository.hpp"
 #include "sockets/chat_hub.hpp"
@@ -69,6 +70,27 @@ std::string_view error_code_for(const Error& error) {
     return "unavailable";
 }
 
+// WebSocket and chat metrics (docs/architecture.md, "Metrics").
+metrics::Gauge& open_sockets() {
+    static auto& gauge = metrics::registry().gauge("nexu_websocket_connections_open");
+    return gauge;
+}
+
+metrics::Counter& frames(bool is_in) {
+    static auto& in = metrics::registry().counter("nexu_websocket_frames_total", {{"direction", "in"}});
+    static auto& out =
+        metrics::registry().counter("nexu_websocket_frames_total", {{"direction", "out"}});
+    return is_in ? in : out;
+}
+
+metrics::Counter& chat_messages(std::string_view event) {
+    static auto& stored =
+        metrics::registry().counter("nexu_chat_messages_total", {{"event", "stored"}});
+    static auto& delivered =
+        metrics::registry().counter("nexu_chat_messages_total", {{"event", "delivered"}});
+    return event == "stored" ? stored : delivered;
+}
+
 }  // namespace
 
 ChatSession::ChatSession(beast::tcp_stream stream,
@@ -100,6 +122,7 @@ void ChatSession::start(http::request<http::string_body> request) {
     ws_.async_accept(*upgrade, [self = shared_from_this(), upgrade](beast::error_code ec) {
         if (ec) return self->on_closed();
         self->is_open_ = true;
+        open_sockets().add(1);
         spdlog::debug("chat: {} connected user={}", self->origin_, self->user_.id);
         self->read_next();
         if (!self->outbox_.empty() && !self->is_writing_) self->write_next();
@@ -121,6 +144,7 @@ void ChatSession::on_read(beast::error_code ec, std::size_t) {
         }
         return on_closed();
     }
+    frames(true).add();
     if (!ws_.got_text()) {
         reject("bad_json", "frames must be JSON text frames, not binary");
     } else {
@@ -374,6 +398,7 @@ void ChatSession::pump_sends() {
                                     "the message was not stored; send it again", next->client_id);
             } else {
                 reply = ack_frame(next->client_id, posted->message);
+                if (!posted->is_duplicate) chat_messages("stored").add();
                 if (!posted->is_duplicate) self->hub_.committed(posted->message);
             }
             net::post(self->ws_.get_executor(), [self, reply = std::move(reply)] {
@@ -470,6 +495,7 @@ void ChatSession::deliver_message(const std::string& room, std::uint64_t seq, Fr
             case Phase::live:
                 if (seq <= state.last_seq) return;  // sent already (replay or another path)
                 state.last_seq = seq;
+                chat_messages("delivered").add();
                 return self->enqueue(frame);
             case Phase::paused:
                 return;
@@ -523,6 +549,7 @@ void ChatSession::write_next() {
 void ChatSession::on_write(beast::error_code ec, std::size_t) {
     is_writing_ = false;
     if (ec) return on_closed();
+    frames(false).add();
     if (!outbox_.empty()) outbox_.pop_front();
     if (!outbox_.empty() && !is_closing_) write_next();
 }
@@ -539,6 +566,7 @@ void ChatSession::disconnect() {
 void ChatSession::on_closed() {
     if (is_closed_) return;
     is_closed_ = true;
+    if (is_open_) open_sockets().add(-1);
     outbox_.clear();
     for (const auto& [room, state] : rooms_) {
         if (hub_.registry().leave(room, *this)) {
