@@ -8,11 +8,15 @@
 #   deploy/cluster.sh start [options]   start and return once nginx answers /health
 #   deploy/cluster.sh stop  [--dir DIR] stop everything started in DIR
 # options: --dir DIR (build/cluster) --port P (8080; instances P+1.., redis P+9)
-#          --instances N (2) --bin DIR (build/release/app)
+#          --instances N (3, at most 8) --bin DIR (build/release/app)
+# NEXU_* variables in the caller's environment reach every instance (the
+# bench raises the rate limits that way); the per-instance ones are set here.
+# Prometheus scrapes the instances on their own ports (deploy/prometheus.yml);
+# nginx does not publish /metrics.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 action="${1:-run}"; shift || true
-dir="$here/build/cluster"; port=8080; instances=2; bin="$here/build/release/app"
+dir="$here/build/cluster"; port=8080; instances=3; bin="$here/build/release/app"
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir="$2";; --port) port="$2";; --instances) instances="$2";; --bin) bin="$2";;
@@ -20,6 +24,7 @@ while [ $# -gt 0 ]; do
     esac
     shift 2
 done
+case "$instances" in [1-8]) ;; *) echo "cluster.sh: --instances must be 1 to 8" >&2; exit 2;; esac
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 pids="$dir/pids"
@@ -93,6 +98,7 @@ $upstreams        keepalive 64;
     server {
         listen 127.0.0.1:$port;
         client_max_body_size 64m;
+        location = /metrics { return 404; }
         location / {
             proxy_pass http://nexu;
             proxy_http_version 1.1;
@@ -101,6 +107,9 @@ $upstreams        keepalive 64;
             proxy_set_header Host \$host;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 3;
+            proxy_next_upstream_timeout 10s;
+            proxy_connect_timeout 2s;
             proxy_read_timeout 75s;
         }
     }
