@@ -39,10 +39,10 @@ for _ in range(200):
 PY
 }
 
-cpu_seconds() {  # total utime+stime of the cluster's processes, from /proc
-    local total=0
-    for file in "$running"/pids/*.pid; do
-        local pid; pid="$(cat "$file")"
+cpu_seconds() {  # total utime+stime of the cluster's processes and their children (nginx workers)
+    local total=0 pid
+    for pid in $(cat "$running"/pids/*.pid) $(for p in $(cat "$running"/pids/*.pid); do
+                                                ps -o pid= --ppid "$p"; done); do
         [ -r "/proc/$pid/stat" ] || continue
         total="$(sed 's/.*) //' "/proc/$pid/stat" | awk -v t="$total" '{printf "%.2f", t + ($12 + $13) / 100}')"
     done
