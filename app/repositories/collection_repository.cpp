@@ -109,6 +109,13 @@ Result<CollectionInfo> CollectionRepository::find(std::string_view name) {
     if (!domain::access::is_valid_collection_name(name))
         return fail(Errc::not_found, "no collection " + std::string{name});
     auto stored = store_.get(kSystemCollection, name);
+    if (!stored && stored.error().code == Errc::not_found) {
+        // Maybe created on another instance a moment ago: catch up before
+        // answering 404 (misses only, so hits stay one lookup).
+        if (auto synced = store_.sync(kSystemCollection); !synced)
+            return tl::make_unexpected(synced.error());
+        stored = store_.get(kSystemCollection, name);
+    }
     if (!stored) return tl::make_unexpected(stored.error());
     return decode(name, stored->rev, *stored->body);
 }

@@ -181,6 +181,17 @@ Result<std::optional<DocumentView>> DocumentService::load(const CollectionInfo& 
         DocumentView{std::string{id}, stored->rev, stored->body, std::move(*document)}};
 }
 
+Result<std::optional<DocumentView>> DocumentService::load_fresh(
+    const CollectionInfo& info,
+    std::string_view id,
+    const std::function<bool(std::uint64_t rev)>& is_acceptable) {
+    auto current = load(info, id);
+    if (!current) return current;
+    if (*current && (!is_acceptable || is_acceptable((*current)->rev))) return current;
+    if (auto synced = store_.sync(info.name); !synced) return tl::make_unexpected(synced.error());
+    return load(info, id);
+}
+
 Result<void> DocumentService::scan(const CollectionInfo& info,
                                    std::string_view after_id,
                                    const Visitor& visit) {
@@ -242,7 +253,7 @@ DataResult<DocumentView> DocumentService::get(const Principal& caller,
         const auto read = collection_access(caller, name, info->rules, Action::read);
         if (!read.allowed) return refuse(denial(caller, false));
         if (!is_valid_id(id)) return refuse(Kind::bad_request, "Invalid document id.");
-        auto current = load(*info, id);
+        auto current = load_fresh(*info, id);
         if (!current) return refuse(storage_failure(current.error()));
         if (!*current) return refuse(document_not_found());
         if (!read.covers_all && (*current)->owner() != caller.user_id) {
@@ -292,8 +303,11 @@ DataResult<DocumentService::Replaced> DocumentService::replace(
             return refuse(Kind::bad_request,
                           "Fields starting with '_' are set by the server: " + *field);
         }
+        const auto acceptable = [&](std::uint64_t rev) {
+            return !conditions.has_if_match || conditions.matches(rev);
+        };
         for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
-            auto current = load(*info, id);
+            auto current = load_fresh(*info, id, acceptable);
             if (!current) return refuse(storage_failure(current.error()));
             Json stored = body;
             const auto now = now_rfc3339();
@@ -353,8 +367,11 @@ DataResult<DocumentView> DocumentService::patch(const Principal& caller,
             return refuse(Kind::bad_request,
                           "Fields starting with '_' are set by the server: " + *field);
         }
+        const auto acceptable = [&](std::uint64_t rev) {
+            return !conditions.has_if_match || conditions.matches(rev);
+        };
         for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
-            auto current = load(*info, id);
+            auto current = load_fresh(*info, id, acceptable);
             if (!current) return refuse(storage_failure(current.error()));
             if (!*current) {
                 if (!collection_access(caller, name, info->rules, Action::read).allowed &&
@@ -405,8 +422,11 @@ DataResult<void> DocumentService::remove(const Principal& caller,
         auto info = collection(caller, name);
         if (!info) return refuse(info.error());
         if (!is_valid_id(id)) return refuse(Kind::bad_request, "Invalid document id.");
+        const auto acceptable = [&](std::uint64_t rev) {
+            return !conditions.has_if_match || conditions.matches(rev);
+        };
         for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
-            auto current = load(*info, id);
+            auto current = load_fresh(*info, id, acceptable);
             if (!current) return refuse(storage_failure(current.error()));
             if (!*current) {
                 if (!collection_access(caller, name, info->rules, Action::read).allowed &&

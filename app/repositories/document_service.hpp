@@ -128,7 +128,15 @@ public:
     DataResult<std::size_t> count_readable(const Principal& caller, const CollectionInfo& info);
 
     // Loads one document of `info` (no access check): nullopt when absent.
+    // Reads may be up to the sync interval behind other instances' writes...
     Result<std::optional<DocumentView>> load(const CollectionInfo& info, std::string_view id);
+    // ...so a miss, or a revision a precondition does not accept, is checked
+    // again after catching up: a document created or changed on another
+    // instance a moment ago is never answered 404 or 412 from a stale view.
+    Result<std::optional<DocumentView>> load_fresh(
+        const CollectionInfo& info,
+        std::string_view id,
+        const std::function<bool(std::uint64_t rev)>& is_acceptable = {});
     // Visits the documents of `info` with client id > `after_id` in id order,
     // parsed through the cache; the visitor returns false to stop.
     using Visitor = std::function<bool(const DocumentView& view)>;
