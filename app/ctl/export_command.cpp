@@ -4,6 +4,7 @@
 #include "ctl/command.hpp"
 #include "infrastructure/crypto.hpp"
 #include "infrastructure/store.hpp"
+#include "repositories/collection_repository.hpp"
 #include "repositories/document_repository.hpp"
 
 namespace nexu::ctl {
@@ -34,11 +35,23 @@ int run_export(std::span<const std::string_view> args) {
         std::cerr << "nexuctl export: expected one COLLECTION\n";
         return 2;
     }
+    // A collection of the data API keeps its documents under its generation's
+    // prefix ("<generation>.<id>"): export those, under the ids clients see.
+    std::string prefix;
+    repositories::CollectionRepository collections{*store};
+    if (auto info = collections.find(positional[0])) {
+        prefix = info->key_prefix();
+    } else if (info.error().code != Errc::not_found) {
+        std::cerr << "nexuctl export: " << info.error().context << '\n';
+        return 1;
+    }
     repositories::DocumentRepository documents{*store};
     std::size_t count = 0;
     if (as_array) std::cout << '[';
     auto scanned =
-        documents.scan(positional[0], "", [&](const std::string&, const nlohmann::json& doc) {
+        documents.scan(positional[0], prefix, [&](const std::string& id, nlohmann::json doc) {
+            if (!id.starts_with(prefix)) return false;
+            if (!prefix.empty()) doc["_id"] = id.substr(prefix.size());
             if (as_array && count > 0) std::cout << ',';
             std::cout << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             if (!as_array) std::cout << '\n';

@@ -9,6 +9,7 @@
 #include "domain/json_body.hpp"
 #include "infrastructure/crypto.hpp"
 #include "infrastructure/store.hpp"
+#include "repositories/collection_repository.hpp"
 #include "repositories/document_repository.hpp"
 
 namespace nexu::ctl {
@@ -110,9 +111,19 @@ int run_import(std::span<const std::string_view> args) {
         }
         stored.emplace_back(id, std::move(*body));
     }
+    // Into a collection of the data API: under its generation's prefix, where
+    // the REST routes look for them.
+    std::string prefix;
+    repositories::CollectionRepository collections{*store};
+    if (auto info = collections.find(positional[0])) {
+        prefix = info->key_prefix();
+    } else if (info.error().code != Errc::not_found) {
+        std::cerr << "nexuctl import: " << info.error().context << '\n';
+        return 1;
+    }
     std::size_t written = 0;
     for (auto& [id, body] : stored) {
-        auto put = store->put(positional[0], id, std::move(body));
+        auto put = store->put(positional[0], prefix + id, std::move(body));
         if (!put) {
             std::cerr << "nexuctl import: " << id << ": " << put.error().context << " (" << written
                       << " written before the failure)\n";

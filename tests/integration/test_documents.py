@@ -486,3 +486,32 @@ def test_openapi_document_describes_the_data_routes(data_server):
             assert "401" in responses and "503" in responses, (path, method)
             if "{c}/" in path:
                 assert "404" in responses, (path, method)
+
+
+def test_nexuctl_import_and_export_speak_the_data_api_s_ids(data_server, admin, tmp_path):
+    """An operator's `nexuctl import` into a collection made over REST lands
+    where the REST routes look (the collection's generation), and `export`
+    prints the ids clients use."""
+    import subprocess
+    from nexu_server import nexuctl_binary
+    name = make_collection(data_server, admin, rules={"read": "authenticated",
+                                                      "write": "authenticated"})
+    _, token = new_user(data_server)
+    _, headers = create(data_server, token, name, {"made": "over rest"})
+    made_id = headers["location"].rsplit("/", 1)[1]
+    imported_id = "0190a0c0-0000-7000-8000-00000000abcd"
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(json.dumps({"_id": imported_id, "made": "by nexuctl"}) + "\n")
+    ctl = dict(os.environ, NEXU_DATA_DIR=data_server.data_dir, NEXU_KEY_FILE=data_server.key_file,
+               NEXU_STATE_DIR=str(tmp_path / "ctl-state"))
+    done = subprocess.run([nexuctl_binary(), "import", name, str(lines)], env=ctl,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    status, _, doc = call(data_server, "GET", DOCS % name + "/" + imported_id, token=token)
+    assert status == 200 and doc["made"] == "by nexuctl", (status, doc)
+    done = subprocess.run([nexuctl_binary(), "export", name], env=ctl,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    exported = {d["_id"]: d for d in map(json.loads, done.stdout.splitlines())}
+    assert set(exported) == {made_id, imported_id}
+    assert exported[made_id]["made"] == "over rest"
