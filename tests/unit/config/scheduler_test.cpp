@@ -116,7 +116,8 @@ bool eventually(Predicate predicate) {
 
 }  // namespace
 
-TEST_CASE("jitter stays within its share of the period, its cap and the slot", "[config][scheduler]") {
+TEST_CASE("jitter stays within its share of the period, its cap and the slot",
+          "[config][scheduler]") {
     CHECK(Scheduler::max_jitter(600s, 0.1, 300s) == 60'000ms);
     CHECK(Scheduler::max_jitter(24h, 0.1, 300s) == 300'000ms);  // capped
     CHECK(Scheduler::max_jitter(2s, 0.5, 300s) == 1'000ms);
@@ -125,7 +126,8 @@ TEST_CASE("jitter stays within its share of the period, its cap and the slot", "
     CHECK(Scheduler::max_jitter(0s, 0.1, 300s) == 0ms);
 }
 
-TEST_CASE("a manual run runs the job on its own thread and records the result", "[config][scheduler]") {
+TEST_CASE("a manual run runs the job on its own thread and records the result",
+          "[config][scheduler]") {
     MemoryLeases leases;
     MemoryState state;
     GatedJob job;
@@ -151,7 +153,8 @@ TEST_CASE("a manual run runs the job on its own thread and records the result", 
     CHECK(record.last_summary == "done");
     CHECK(record.last_trigger == "manual");
     CHECK(record.last_start.has_value());
-    REQUIRE(eventually([&] { return scheduler.run_now("integrity") == Scheduler::RunRequest::started; }));
+    REQUIRE(eventually(
+        [&] { return scheduler.run_now("integrity") == Scheduler::RunRequest::started; }));
     REQUIRE(eventually([&] { return state.load("integrity").value()->runs == 2; }));
 }
 
@@ -167,7 +170,8 @@ TEST_CASE("a job running on another instance is not started here", "[config][sch
     CHECK(job.started == 0);
 }
 
-TEST_CASE("a run past its timeout is asked to stop and recorded as timed out", "[config][scheduler]") {
+TEST_CASE("a run past its timeout is asked to stop and recorded as timed out",
+          "[config][scheduler]") {
     MemoryLeases leases;
     MemoryState state;
     GatedJob job;
