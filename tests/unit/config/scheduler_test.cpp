@@ -234,3 +234,30 @@ TEST_CASE("a scheduled run claims its slot and an instance that loses the slot s
     // Every slot claimed was run once, by one of the two.
     CHECK(static_cast<std::size_t>(runs.load()) == leases.slot_count());
 }
+
+TEST_CASE("a job with unfinished work is resumed soon after start", "[config][scheduler]") {
+    MemoryLeases leases;
+    MemoryState state;
+    std::atomic<int> runs{0};
+    Scheduler scheduler{{}, leases, state};  // no schedule: only the resume can run it
+    scheduler.add({"key-rotation",
+                   [&runs](const JobContext&) {
+                       ++runs;
+                       return JobOutcome{true, "re-encrypted the rest"};
+                   },
+                   [] { return true; }});
+    scheduler.add({"backup",
+                   [](const JobContext&) {
+                       return JobOutcome{true, ""};
+                   },
+                   [] { return false; }});
+    scheduler.start();
+    REQUIRE(eventually([&] {
+        auto record = state.load("key-rotation");
+        return record && *record && (*record)->runs == 1;
+    }));
+    CHECK(state.load("key-rotation").value()->last_trigger == "resume");
+    scheduler.stop();
+    CHECK(runs == 1);
+    CHECK_FALSE(state.load("backup").value().has_value());
+}
