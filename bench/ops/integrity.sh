@@ -34,24 +34,8 @@ api() {  # METHOD PATH [BODY]
 }
 start
 api PUT /api/v1/collections/bench '{"rules":{"read":"authenticated","write":"authenticated"}}' > /dev/null
-stop_pid "$pid"
-# The documents go in offline with nexuctl import (one durable put each),
-# which is faster here than COUNT POSTs through the API.
-/usr/bin/python3 - "$docs" "$work/import.jsonl" "$work/ids.txt" <<'PY'
-import json, sys
-with open(sys.argv[1]) as source, open(sys.argv[2], "w") as out, open(sys.argv[3], "w") as ids:
-    for line in source:
-        row = json.loads(line)
-        doc = dict(row["doc"], _id=row["key"])
-        out.write(json.dumps(doc) + "\n")
-        ids.write(row["key"] + "\n")
-PY
-import_start=$(date +%s.%N)
-(cd "$work/nexu" && taskset -c 1 "$BENCH_NEXU_BIN/nexuctl" import bench "$work/import.jsonl" \
-    --data-dir "$work/nexu/db" --key-file "$work/nexu/master.key") >&2
-import_end=$(date +%s.%N)
-echo "{\"label\": \"import\", \"documents\": $count, \"import_seconds\": $(echo "$import_end - $import_start" | bc)}" >> "$results"
-start
+node "$PEERS/drivers/load-docs.js" --base "$base" --token "$token" --ids-out "$work/ids.txt" \
+    --count "$count" --concurrency "${LOAD_CONCURRENCY:-32}" >> "$results"
 
 runs_of() {  # JOB: its finished runs
     api GET /api/v1/system/jobs | /usr/bin/python3 -c \
