@@ -1,8 +1,7 @@
 #include "api/job_routes.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "api/problem.hpp"
 #include "domain/timestamp.hpp"
@@ -58,7 +57,8 @@ Json job_json(const config::Scheduler::JobStatus& status) {
 }
 
 Response unavailable(std::string_view detail) {
-    auto response = problem(http::status::service_unavailable, "unavailable", "Service Unavailable", detail);
+    auto response =
+        problem(http::status::service_unavailable, "unavailable", "Service Unavailable", detail);
     response.set(http::field::retry_after, "5");
     return response;
 }
@@ -70,7 +70,8 @@ void add_job_routes(Router& router,
                     repositories::SystemReport* report,
                     JobRoutesInfo info) {
     router.add(http::verb::get, "/api/v1/system/jobs", [&scheduler](const Request& request) {
-        if (auto refused = refuse_unless_system_admin(request.principal)) return std::move(*refused);
+        if (auto refused = refuse_unless_system_admin(request.principal))
+            return std::move(*refused);
         auto jobs = scheduler.status();
         if (!jobs) {
             spdlog::warn("GET /api/v1/system/jobs: cannot read job records: {} request_id={}",
@@ -82,31 +83,34 @@ void add_job_routes(Router& router,
         return json_response(http::status::ok, Json{{"items", std::move(items)}}.dump());
     });
 
-    router.add(http::verb::post, "/api/v1/system/jobs/{name}/run", [&scheduler](const Request& request) {
-        if (auto refused = refuse_unless_system_admin(request.principal)) return std::move(*refused);
-        const auto name = request.param("name");
-        switch (scheduler.run_now(name)) {
-            case config::Scheduler::RunRequest::started: {
-                auto response = json_response(
-                    http::status::accepted,
-                    Json{{"name", std::string{name}}, {"status", "started"}}.dump());
-                response.set(http::field::location, "/api/v1/system/jobs");
-                return response;
+    router.add(
+        http::verb::post, "/api/v1/system/jobs/{name}/run", [&scheduler](const Request& request) {
+            if (auto refused = refuse_unless_system_admin(request.principal))
+                return std::move(*refused);
+            const auto name = request.param("name");
+            switch (scheduler.run_now(name)) {
+                case config::Scheduler::RunRequest::started: {
+                    auto response = json_response(
+                        http::status::accepted,
+                        Json{{"name", std::string{name}}, {"status", "started"}}.dump());
+                    response.set(http::field::location, "/api/v1/system/jobs");
+                    return response;
+                }
+                case config::Scheduler::RunRequest::unknown_job:
+                    return problem(http::status::not_found, "not-found", "Not Found",
+                                   "There is no job with this name.");
+                case config::Scheduler::RunRequest::already_running:
+                    return problem(http::status::conflict, "job-running", "Job Running",
+                                   "This job is already running on this or another instance.");
+                case config::Scheduler::RunRequest::unavailable:
+                    break;
             }
-            case config::Scheduler::RunRequest::unknown_job:
-                return problem(http::status::not_found, "not-found", "Not Found",
-                               "There is no job with this name.");
-            case config::Scheduler::RunRequest::already_running:
-                return problem(http::status::conflict, "job-running", "Job Running",
-                               "This job is already running on this or another instance.");
-            case config::Scheduler::RunRequest::unavailable:
-                break;
-        }
-        return unavailable("The job cannot be started right now.");
-    });
+            return unavailable("The job cannot be started right now.");
+        });
 
     router.add(http::verb::get, "/api/v1/system/info", [report, info](const Request& request) {
-        if (auto refused = refuse_unless_system_admin(request.principal)) return std::move(*refused);
+        if (auto refused = refuse_unless_system_admin(request.principal))
+            return std::move(*refused);
         const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
             std::chrono::steady_clock::now() - info.started);
         Json body{{"version", info.version},

@@ -92,18 +92,18 @@ Problem parse_seconds(std::string_view text,
 
 // NEXU_JOB_<NAME>_SCHEDULE for the job `job`; the help names the default.
 Setting job_schedule_setting(std::string_view name, std::string job, std::string_view help) {
-    return Setting{
-        name, help,
-        [job](Config& c, std::string_view v) -> Problem {
-            auto schedule = JobSchedule::parse(v);
-            if (!schedule) return schedule.error();
-            c.jobs.schedules.insert_or_assign(job, *schedule);
-            return std::nullopt;
-        },
-        [job](const Config& c) {
-            const auto found = c.jobs.schedules.find(job);
-            return found == c.jobs.schedules.end() ? std::string{"off"} : found->second.text();
-        }};
+    return Setting{name, help,
+                   [job](Config& c, std::string_view v) -> Problem {
+                       auto schedule = JobSchedule::parse(v);
+                       if (!schedule) return schedule.error();
+                       c.jobs.schedules.insert_or_assign(job, *schedule);
+                       return std::nullopt;
+                   },
+                   [job](const Config& c) {
+                       const auto found = c.jobs.schedules.find(job);
+                       return found == c.jobs.schedules.end() ? std::string{"off"}
+                                                              : found->second.text();
+                   }};
 }
 
 Problem parse_bool(std::string_view text, bool& out) {
@@ -170,9 +170,10 @@ std::string level_name(spdlog::level::level_enum level) {
     return std::string{name.data(), name.size()};
 }
 
-#define JOB_SCHEDULE_SETTING(NAME, JOB, DEFAULT)                                         \
-    job_schedule_setting("NEXU_JOB_" NAME "_SCHEDULE", JOB,                              \
-                         "when the " JOB " job runs: off, every N{s,m,h,d} or a cron line " \
+#define JOB_SCHEDULE_SETTING(NAME, JOB, DEFAULT)                            \
+    job_schedule_setting("NEXU_JOB_" NAME "_SCHEDULE", JOB,                 \
+                         "when the " JOB                                    \
+                         " job runs: off, every N{s,m,h,d} or a cron line " \
                          "in UTC (default " DEFAULT ")")
 
 const std::vector<Setting>& settings() {
@@ -366,7 +367,9 @@ const std::vector<Setting>& settings() {
         {"NEXU_LOG_MAX_AGE_S",
          "the log-rotation job rotates the log file once it is this old, in seconds "
          "(default 86400; 0: by size only)",
-         [](Config& c, std::string_view v) { return parse_seconds(v, 0, 366LL * 86400, c.log.max_file_age); },
+         [](Config& c, std::string_view v) {
+             return parse_seconds(v, 0, 366LL * 86400, c.log.max_file_age);
+         },
          [](const Config& c) { return std::to_string(c.log.max_file_age.count()); }},
         {"NEXU_LOG_RETENTION_S",
          "rotated log files older than this are deleted by the log-rotation job, in seconds "
@@ -387,19 +390,24 @@ const std::vector<Setting>& settings() {
          [](Config& c, std::string_view v) -> Problem {
              if (v.ends_with('%')) v.remove_suffix(1);
              unsigned percent = 0;
-             if (parse_integer<unsigned>(v, 0, 50, percent)) return "must be a percentage from 0% to 50%";
+             if (parse_integer<unsigned>(v, 0, 50, percent))
+                 return "must be a percentage from 0% to 50%";
              c.jobs.jitter_fraction = percent / 100.0;
              return std::nullopt;
          },
          [](const Config& c) {
-             return std::to_string(static_cast<unsigned>(c.jobs.jitter_fraction * 100.0 + 0.5)) + "%";
+             return std::to_string(static_cast<unsigned>(c.jobs.jitter_fraction * 100.0 + 0.5)) +
+                    "%";
          }},
         {"NEXU_JOB_JITTER_MAX_S", "the largest jitter of a scheduled run, in seconds (default 300)",
-         [](Config& c, std::string_view v) { return parse_seconds(v, 0, 86400, c.jobs.jitter_cap); },
+         [](Config& c, std::string_view v) {
+             return parse_seconds(v, 0, 86400, c.jobs.jitter_cap);
+         },
          [](const Config& c) { return std::to_string(c.jobs.jitter_cap.count()); }},
-        {"NEXU_JOB_TIMEOUT_S",
-         "a job run is asked to stop after this many seconds (default 3600)",
-         [](Config& c, std::string_view v) { return parse_seconds(v, 1, 7 * 86400, c.jobs.run_timeout); },
+        {"NEXU_JOB_TIMEOUT_S", "a job run is asked to stop after this many seconds (default 3600)",
+         [](Config& c, std::string_view v) {
+             return parse_seconds(v, 1, 7 * 86400, c.jobs.run_timeout);
+         },
          [](const Config& c) { return std::to_string(c.jobs.run_timeout.count()); }},
         {"NEXU_JOB_LEASE_RETENTION_S",
          "slot leases of past job runs are deleted by temp-cleanup after this many seconds "
@@ -517,7 +525,8 @@ const std::vector<Setting>& settings() {
              return problem;
          },
          [](const Config& c) { return std::to_string(c.auth.refresh_token_lifetime.count()); }},
-        {"NEXU_PASSWORD_THREADS", "threads hashing passwords (default 0: half the cores, at least 1)",
+        {"NEXU_PASSWORD_THREADS",
+         "threads hashing passwords (default 0: half the cores, at least 1)",
          [](Config& c, std::string_view v) {
              return parse_integer<unsigned>(v, 0, 64, c.auth.password_threads);
          },
@@ -624,12 +633,10 @@ std::string host_name() {
 
 std::map<std::string, JobSchedule, std::less<>> JobSettings::default_job_schedules() {
     std::map<std::string, JobSchedule, std::less<>> schedules;
-    for (const auto& [job, text] : {std::pair{"integrity", "30 3 * * *"},
-                                    std::pair{"reindex", "45 4 * * *"},
-                                    std::pair{"log-rotation", "every 1h"},
-                                    std::pair{"temp-cleanup", "every 1h"},
-                                    std::pair{"backup", "0 2 * * *"},
-                                    std::pair{"key-rotation", "every 10m"}}) {
+    for (const auto& [job, text] :
+         {std::pair{"integrity", "30 3 * * *"}, std::pair{"reindex", "45 4 * * *"},
+          std::pair{"log-rotation", "every 1h"}, std::pair{"temp-cleanup", "every 1h"},
+          std::pair{"backup", "0 2 * * *"}, std::pair{"key-rotation", "every 10m"}}) {
         schedules.insert_or_assign(job, JobSchedule::parse(text).value());
     }
     return schedules;

@@ -83,7 +83,7 @@ struct AuthSettings {
 // the run timeout, and how long old slot leases are kept.
 struct JobSettings {
     std::map<std::string, JobSchedule, std::less<>> schedules = default_job_schedules();
-    double jitter_fraction = 0.1;         // NEXU_JOB_JITTER "10%"
+    double jitter_fraction = 0.1;  // NEXU_JOB_JITTER "10%"
     std::chrono::seconds jitter_cap{300};
     std::chrono::seconds run_timeout{3600};
     std::chrono::seconds lease_retention{2 * 24 * 3600};

@@ -64,7 +64,9 @@ bool parse_field(std::string_view field, int low, int high, std::uint64_t& bits,
     return true;
 }
 
-bool has(std::uint64_t bits, unsigned value) { return (bits >> value) & 1U; }
+bool has(std::uint64_t bits, unsigned value) {
+    return (bits >> value) & 1U;
+}
 
 }  // namespace
 
@@ -141,7 +143,8 @@ tl::expected<JobSchedule, std::string> JobSchedule::parse(std::string_view text)
     return schedule;
 }
 
-std::optional<JobSchedule::Clock::time_point> JobSchedule::next_after(Clock::time_point after) const {
+std::optional<JobSchedule::Clock::time_point> JobSchedule::next_after(
+    Clock::time_point after) const {
     using namespace std::chrono;
     switch (kind_) {
         case Kind::off:

@@ -44,11 +44,11 @@ private:
     std::string text_;
     std::int64_t interval_s_ = 0;
     // cron: one bit per allowed value
-    std::uint64_t minutes_ = 0;   // 0-59
-    std::uint32_t hours_ = 0;     // 0-23
-    std::uint32_t days_ = 0;      // 1-31
-    std::uint16_t months_ = 0;    // 1-12
-    std::uint8_t weekdays_ = 0;   // 0-6, Sunday 0 (7 accepted as Sunday)
+    std::uint64_t minutes_ = 0;  // 0-59
+    std::uint32_t hours_ = 0;    // 0-23
+    std::uint32_t days_ = 0;     // 1-31
+    std::uint16_t months_ = 0;   // 1-12
+    std::uint8_t weekdays_ = 0;  // 0-6, Sunday 0 (7 accepted as Sunday)
     bool days_restricted_ = false;
     bool weekdays_restricted_ = false;
 };

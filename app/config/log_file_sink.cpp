@@ -18,7 +18,9 @@ constexpr std::size_t kStaleIndexLimit = 1000;
 
 }  // namespace
 
-LogFileSink::LogFileSink(std::filesystem::path path, std::size_t max_file_bytes, std::size_t max_files)
+LogFileSink::LogFileSink(std::filesystem::path path,
+                         std::size_t max_file_bytes,
+                         std::size_t max_files)
     : path_(std::move(path)), max_file_bytes_(max_file_bytes), max_files_(max_files) {
     file_.open(path_.string(), false);
     current_bytes_ = file_.size();
@@ -54,7 +56,9 @@ void LogFileSink::sink_it_(const spdlog::details::log_msg& msg) {
     current_bytes_ += formatted.size();
 }
 
-void LogFileSink::flush_() { file_.flush(); }
+void LogFileSink::flush_() {
+    file_.flush();
+}
 
 void LogFileSink::rotate() {
     file_.close();
@@ -95,7 +99,9 @@ LogFileSink::Maintenance LogFileSink::maintain(std::chrono::seconds max_age,
             const bool is_expired = max_retained_age.count() > 0 && modified < oldest_kept;
             if (i > max_files_ || is_expired) {
                 if (std::filesystem::remove(name, ec)) ++outcome.removed;
-                if (ec) outcome.error = "cannot remove " + name.filename().string() + ": " + ec.message();
+                if (ec)
+                    outcome.error =
+                        "cannot remove " + name.filename().string() + ": " + ec.message();
             }
         }
     } catch (const std::exception& e) {

@@ -1,10 +1,10 @@
 #include "config/logger.hpp"
 
-#include "config/log_file_sink.hpp"
-
 #include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include "config/log_file_sink.hpp"
 
 namespace nexu::config {
 
@@ -68,7 +68,8 @@ std::optional<std::string> init_logging(const LogSettings& settings) {
     if (settings.console) sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_mt>());
     try {
         const auto path = settings.logs_dir / settings.file_name;
-        file_sink() = std::make_shared<LogFileSink>(path, settings.max_file_bytes, settings.max_files);
+        file_sink() =
+            std::make_shared<LogFileSink>(path, settings.max_file_bytes, settings.max_files);
         sinks.push_back(file_sink());
     } catch (const spdlog::spdlog_ex& e) {
         return std::string{"NEXU_LOGS_DIR: cannot open the log file: "} + e.what();

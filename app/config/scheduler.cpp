@@ -20,17 +20,23 @@ void describe_metrics() {
     auto& registry = metrics::registry();
     registry.describe("nexu_job_runs_total", "Job runs by job and result (ok, failed, timed_out).");
     registry.describe("nexu_job_duration_seconds", "Duration of job runs.");
-    registry.describe("nexu_job_running", "1 while a run of the job is under way on this instance.");
+    registry.describe("nexu_job_running",
+                      "1 while a run of the job is under way on this instance.");
 }
 
 }  // namespace
 
 Scheduler::Scheduler(SchedulerSettings settings, JobLeases& leases, JobStateStore& state)
-    : settings_(std::move(settings)), leases_(leases), state_(state), random_(std::random_device{}()) {
+    : settings_(std::move(settings)),
+      leases_(leases),
+      state_(state),
+      random_(std::random_device{}()) {
     describe_metrics();
 }
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+    stop();
+}
 
 const char* Scheduler::trigger_name(Trigger trigger) {
     switch (trigger) {
@@ -55,7 +61,8 @@ std::chrono::milliseconds Scheduler::max_jitter(std::chrono::seconds period,
     using std::chrono::milliseconds;
     if (period.count() <= 0 || fraction <= 0) return milliseconds{0};
     const auto period_ms = std::chrono::duration_cast<milliseconds>(period);
-    auto bound = milliseconds{static_cast<std::int64_t>(static_cast<double>(period_ms.count()) * fraction)};
+    auto bound =
+        milliseconds{static_cast<std::int64_t>(static_cast<double>(period_ms.count()) * fraction)};
     bound = std::min(bound, std::chrono::duration_cast<milliseconds>(cap));
     // Strictly inside the period: the run must not reach the next slot.
     return std::min(bound, period_ms - milliseconds{1});
@@ -137,7 +144,8 @@ void Scheduler::loop() {
         try {
             unfinished = entry->job.has_unfinished_work();
         } catch (const std::exception& e) {
-            spdlog::warn("scheduler: job {}: has_unfinished_work failed: {}", entry->job.name, e.what());
+            spdlog::warn("scheduler: job {}: has_unfinished_work failed: {}", entry->job.name,
+                         e.what());
         }
         if (!unfinished) continue;
         std::lock_guard lock{mutex_};
@@ -162,8 +170,9 @@ void Scheduler::loop() {
             const auto slot = entry.schedule.slot_of(*entry.next_fire);
             plan_next(entry, now);
             if (entry.is_running) {
-                spdlog::info("scheduler: job {} slot {} skipped: the previous run is still under way",
-                             name, slot);
+                spdlog::info(
+                    "scheduler: job {} slot {} skipped: the previous run is still under way", name,
+                    slot);
                 continue;
             }
             launch(entry, Trigger::schedule, slot, {});
@@ -207,7 +216,8 @@ void Scheduler::run(Entry& entry,
                 may_run = false;
                 break;
             case JobLeases::Outcome::failed:
-                spdlog::warn("scheduler: job {} slot {}: cannot claim the lease; skipped", name, *slot);
+                spdlog::warn("scheduler: job {} slot {}: cannot claim the lease; skipped", name,
+                             *slot);
                 may_run = false;
                 break;
         }
@@ -217,8 +227,8 @@ void Scheduler::run(Entry& entry,
             case JobLeases::Outcome::won:
                 break;
             case JobLeases::Outcome::taken:
-                spdlog::info("scheduler: job {} is running on another instance; {} run skipped", name,
-                             trigger_name(trigger));
+                spdlog::info("scheduler: job {} is running on another instance; {} run skipped",
+                             name, trigger_name(trigger));
                 may_run = false;
                 break;
             case JobLeases::Outcome::failed:
@@ -329,8 +339,8 @@ void Scheduler::execute(Entry& entry,
     record.last_start = started;
     record.last_duration_s = seconds;
     record.last_result = result;
-    record.last_summary = stopped && !outcome.ok ? outcome.summary + " (stopped at shutdown)"
-                                                 : outcome.summary;
+    record.last_summary =
+        stopped && !outcome.ok ? outcome.summary + " (stopped at shutdown)" : outcome.summary;
     record.last_instance = settings_.instance_id;
     record.last_trigger = trigger_name(trigger);
     record.runs += 1;

@@ -25,10 +25,10 @@ namespace nexu::config {
 struct SchedulerSettings {
     std::string instance_id = "nexu";
     std::map<std::string, JobSchedule, std::less<>> schedules;  // by job name; absent: off
-    double jitter_fraction = 0.1;                   // of the period, at most jitter_cap
+    double jitter_fraction = 0.1;                               // of the period, at most jitter_cap
     std::chrono::seconds jitter_cap{300};
-    std::chrono::seconds run_timeout{3600};         // stop is requested after this
-    std::chrono::seconds marker_grace{60};          // a running marker outlives the timeout by this
+    std::chrono::seconds run_timeout{3600};  // stop is requested after this
+    std::chrono::seconds marker_grace{60};   // a running marker outlives the timeout by this
     // Jobs that act on this process only (log-rotation): every instance runs
     // each slot, so their leases are named per instance.
     std::set<std::string, std::less<>> per_instance_jobs;

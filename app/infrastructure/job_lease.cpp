@@ -45,8 +45,8 @@ std::optional<std::int64_t> parse_expiry(std::string_view text) {
 bool is_safe_job_name(std::string_view job) {
     if (job.empty() || job.size() > 128 || job.front() == '.') return false;
     for (const char c : job) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-' || c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         if (!ok) return false;
     }
     return true;
@@ -60,7 +60,9 @@ JobLease::JobLease(Env& env, const fs::path& data_dir, std::string instance_id)
       instance_id_(std::move(instance_id)),
       temp_tag_(instance_id_ + "-" + std::to_string(::getpid())) {}
 
-fs::path JobLease::job_dir(std::string_view job) const { return leases_dir_ / std::string{job}; }
+fs::path JobLease::job_dir(std::string_view job) const {
+    return leases_dir_ / std::string{job};
+}
 
 Result<void> JobLease::ensure_dirs(const fs::path& dir) {
     if (auto made = env_.make_dir(leases_dir_); !made) return made;
@@ -113,13 +115,15 @@ config::JobLeases::Outcome JobLease::start_run(std::string_view job,
         }
         std::uint64_t highest = 0;
         for (const auto& name : *names) {
-            if (auto generation = parse_suffix(name, kRunningPrefix)) highest = std::max(highest, *generation);
+            if (auto generation = parse_suffix(name, kRunningPrefix))
+                highest = std::max(highest, *generation);
         }
         if (highest > 0) {
             const auto current = dir / (std::string{kRunningPrefix} + std::to_string(highest));
             auto text = env_.read_file(current);
             if (!text) {
-                if (text.error().code == Errc::not_found) continue;  // released meanwhile: look again
+                if (text.error().code == Errc::not_found)
+                    continue;  // released meanwhile: look again
                 spdlog::warn("job lease: job={} cannot read the running marker: {}", job,
                              text.error().context);
                 return Outcome::failed;
@@ -127,7 +131,8 @@ config::JobLeases::Outcome JobLease::start_run(std::string_view job,
             const auto expiry = parse_expiry(*text);
             // A marker without a readable expiry is treated as expired: it was
             // not written by this protocol (create_durable publishes whole files).
-            if (expiry && *expiry > unix_ms(std::chrono::system_clock::now())) return Outcome::taken;
+            if (expiry && *expiry > unix_ms(std::chrono::system_clock::now()))
+                return Outcome::taken;
         }
         const auto name = std::string{kRunningPrefix} + std::to_string(highest + 1);
         std::string body = "instance=";
@@ -158,8 +163,9 @@ void JobLease::finish_run(std::string_view job, const std::string& token) {
     if (token.empty() || !is_safe_job_name(job) || !parse_suffix(token, kRunningPrefix)) return;
     auto removed = env_.remove(job_dir(job) / token);
     if (!removed && removed.error().code != Errc::not_found) {
-        spdlog::warn("job lease: job={} cannot remove the running marker (it expires on its own): {}",
-                     job, removed.error().context);
+        spdlog::warn(
+            "job lease: job={} cannot remove the running marker (it expires on its own): {}", job,
+            removed.error().context);
     }
 }
 

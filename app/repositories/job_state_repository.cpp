@@ -21,7 +21,8 @@ std::optional<TimePoint> time_of(const Json& value) {
 
 std::string text_of(const Json& document, const char* key) {
     const auto found = document.find(key);
-    return found != document.end() && found->is_string() ? found->get<std::string>() : std::string{};
+    return found != document.end() && found->is_string() ? found->get<std::string>()
+                                                         : std::string{};
 }
 
 }  // namespace

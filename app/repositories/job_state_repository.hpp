@@ -19,7 +19,8 @@ public:
 
     explicit JobStateRepository(DocumentRepository& documents) : documents_(documents) {}
 
-    tl::expected<std::optional<config::JobRunRecord>, std::string> load(std::string_view job) override;
+    tl::expected<std::optional<config::JobRunRecord>, std::string> load(
+        std::string_view job) override;
     tl::expected<void, std::string> save(const config::JobRunRecord& record) override;
 
 private:

@@ -28,23 +28,28 @@ config::JobDefinition MaintenanceJobs::reindex() {
 }
 
 config::JobDefinition MaintenanceJobs::temp_cleanup() {
-    return {"temp-cleanup", [this](const config::JobContext& c) { return run_temp_cleanup(c); }, {}};
+    return {
+        "temp-cleanup", [this](const config::JobContext& c) { return run_temp_cleanup(c); }, {}};
 }
 
 config::JobDefinition MaintenanceJobs::log_rotation() {
-    return {"log-rotation", [this](const config::JobContext& c) { return run_log_rotation(c); }, {}};
+    return {
+        "log-rotation", [this](const config::JobContext& c) { return run_log_rotation(c); }, {}};
 }
 
 config::JobOutcome MaintenanceJobs::run_integrity(const config::JobContext& context) {
     auto& registry = metrics::registry();
-    registry.describe("nexu_integrity_findings", "Damaged objects found by the last integrity run.");
-    registry.describe("nexu_integrity_runs_total", "Integrity runs that finished (with or without findings).");
+    registry.describe("nexu_integrity_findings",
+                      "Damaged objects found by the last integrity run.");
+    registry.describe("nexu_integrity_runs_total",
+                      "Integrity runs that finished (with or without findings).");
     const auto started = std::chrono::system_clock::now();
     context.progress("verifying the document store");
     auto verified = parts_.store->verify();
     if (!verified) {
         spdlog::error("integrity: the store could not be verified: {}", verified.error().context);
-        return {false, std::string{"the store could not be verified: "} + to_string(verified.error().code)};
+        return {false, std::string{"the store could not be verified: "} +
+                           to_string(verified.error().code)};
     }
     std::vector<Finding> findings;
     for (const auto& damage : verified->damaged) {
@@ -58,8 +63,9 @@ config::JobOutcome MaintenanceJobs::run_integrity(const config::JobContext& cont
     if (parts_.files) {
         auto listed = parts_.files->list("", std::nullopt);
         if (!listed) {
-            findings.push_back({std::string{FileRepository::kCollection}, "(metadata)",
-                                std::string{"cannot list files: "} + to_string(listed.error().code)});
+            findings.push_back(
+                {std::string{FileRepository::kCollection}, "(metadata)",
+                 std::string{"cannot list files: "} + to_string(listed.error().code)});
         } else {
             for (const auto& file : *listed) {
                 if (context.stop.stop_requested()) {
@@ -145,7 +151,8 @@ config::JobOutcome MaintenanceJobs::run_reindex(const config::JobContext& contex
         rebuilt = *done;
     }
     auto names = parts_.store->collections();
-    if (!names) return {false, std::string{"cannot list collections: "} + to_string(names.error().code)};
+    if (!names)
+        return {false, std::string{"cannot list collections: "} + to_string(names.error().code)};
     std::size_t checkpointed = 0;
     std::vector<std::string> failed;
     for (const auto& name : *names) {
@@ -155,7 +162,8 @@ config::JobOutcome MaintenanceJobs::run_reindex(const config::JobContext& contex
         context.progress("checkpointing " + name);
         // A no-op for a collection without commits since its last checkpoint.
         if (auto done = parts_.store->checkpoint(name); !done) {
-            spdlog::warn("reindex: collection={} checkpoint failed: {}", name, done.error().context);
+            spdlog::warn("reindex: collection={} checkpoint failed: {}", name,
+                         done.error().context);
             failed.push_back(name);
             continue;
         }
@@ -196,8 +204,8 @@ config::JobOutcome MaintenanceJobs::run_temp_cleanup(const config::JobContext& c
     }
     if (parts_.leases && !context.stop.stop_requested()) {
         context.progress("job leases");
-        if (auto removed =
-                parts_.leases->remove_old(std::chrono::system_clock::now() - parts_.lease_retention)) {
+        if (auto removed = parts_.leases->remove_old(std::chrono::system_clock::now() -
+                                                     parts_.lease_retention)) {
             leases = *removed;
         } else {
             spdlog::warn("temp-cleanup: job leases: {}", removed.error().context);

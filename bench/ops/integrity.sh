@@ -21,18 +21,21 @@ off=()
 for job in INTEGRITY REINDEX LOG_ROTATION TEMP_CLEANUP BACKUP KEY_ROTATION; do
     off+=("NEXU_JOB_${job}_SCHEDULE=off")
 done
-pid="$(start_nexu "$work/nexu" "$port" NEXU_ADMIN_USERNAME=bench-admin \
-    NEXU_ADMIN_PASSWORD="$admin_password" NEXU_RATE_API_PER_ADDRESS=10000000/1s \
-    NEXU_RATE_AUTH_PER_ADDRESS=100000/1s "${off[@]}")"; pids+=("$pid")
-wait_http "$base/health"
-token="$(node "$PEERS/drivers/login.js" "$base" bench-admin "$admin_password")"
+start() {
+    pid="$(start_nexu "$work/nexu" "$port" NEXU_ADMIN_USERNAME=bench-admin \
+        NEXU_ADMIN_PASSWORD="$admin_password" NEXU_RATE_API_PER_ADDRESS=10000000/1s \
+        NEXU_RATE_AUTH_PER_ADDRESS=100000/1s "${off[@]}")"; pids+=("$pid")
+    wait_http "$base/health"
+    token="$(node "$PEERS/drivers/login.js" "$base" bench-admin "$admin_password")"
+}
 api() {  # METHOD PATH [BODY]
     curl -fsS -X "$1" "$base$2" -H "authorization: Bearer $token" \
         -H 'content-type: application/json' ${3:+-d "$3"}
 }
+start
 api PUT /api/v1/collections/bench '{"rules":{"read":"authenticated","write":"authenticated"}}' > /dev/null
 node "$PEERS/drivers/load-docs.js" --base "$base" --token "$token" --ids-out "$work/ids.txt" \
-    --count "$count" --concurrency 8 >> "$results"
+    --count "$count" --concurrency "${LOAD_CONCURRENCY:-32}" >> "$results"
 
 runs_of() {  # JOB: its finished runs
     api GET /api/v1/system/jobs | /usr/bin/python3 -c \

@@ -11,8 +11,8 @@ using namespace std::chrono;
 namespace {
 
 // 2026-11-23 10:07:30 UTC, a Monday.
-const Clock::time_point kMonday = Clock::time_point{sys_days{year{2026} / November / 23} + hours{10} +
-                                                    minutes{7} + seconds{30}};
+const Clock::time_point kMonday =
+    Clock::time_point{sys_days{year{2026} / November / 23} + hours{10} + minutes{7} + seconds{30}};
 
 JobSchedule parsed(std::string_view text) {
     auto schedule = JobSchedule::parse(text);
@@ -33,10 +33,10 @@ TEST_CASE("schedules parse: off, intervals and cron lines", "[config][scheduler]
 }
 
 TEST_CASE("bad schedules are refused with what is allowed", "[config][scheduler]") {
-    for (const auto* text : {"", "on", "every", "every 10", "every 0s", "every -1m", "every 5x",
-                             "every 400d", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *",
-                             "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *",
-                             "a * * * *", "0 0 31 2 *"}) {
+    for (const auto* text :
+         {"", "on", "every", "every 10", "every 0s", "every -1m", "every 5x", "every 400d",
+          "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *",
+          "* * * * 8", "*/0 * * * *", "5-1 * * * *", "a * * * *", "0 0 31 2 *"}) {
         INFO(text);
         auto schedule = JobSchedule::parse(text);
         REQUIRE_FALSE(schedule);
@@ -49,7 +49,8 @@ TEST_CASE("an interval's slots are floor(epoch / interval) and next_run the next
     const auto every = parsed("every 10m");
     const auto next = every.next_after(kMonday);
     REQUIRE(next);
-    CHECK(*next == Clock::time_point{sys_days{year{2026} / November / 23} + hours{10} + minutes{10}});
+    CHECK(*next ==
+          Clock::time_point{sys_days{year{2026} / November / 23} + hours{10} + minutes{10}});
     const auto epoch_s = duration_cast<seconds>(next->time_since_epoch()).count();
     CHECK(every.slot_of(*next) == epoch_s / 600);
     // Strictly after: a boundary itself gives the next one, one slot later.
@@ -59,11 +60,13 @@ TEST_CASE("an interval's slots are floor(epoch / interval) and next_run the next
     CHECK_FALSE(parsed("off").next_after(kMonday));
 }
 
-TEST_CASE("cron lines fire at their UTC minute and the slot is that minute", "[config][scheduler]") {
+TEST_CASE("cron lines fire at their UTC minute and the slot is that minute",
+          "[config][scheduler]") {
     const auto daily = parsed("30 3 * * *");
     const auto next = daily.next_after(kMonday);
     REQUIRE(next);
-    CHECK(*next == Clock::time_point{sys_days{year{2026} / November / 24} + hours{3} + minutes{30}});
+    CHECK(*next ==
+          Clock::time_point{sys_days{year{2026} / November / 24} + hours{3} + minutes{30}});
     CHECK(daily.slot_of(*next) == duration_cast<minutes>(next->time_since_epoch()).count());
     CHECK(daily.period_after(*next) == hours{24});
 
@@ -117,9 +120,9 @@ TEST_CASE("job settings: defaults, overrides and a bad schedule naming its setti
     CHECK(changed->jobs.run_timeout == seconds{60});
     CHECK(changed->log.max_file_age == seconds{0});
 
-    for (const auto& [name, value] : {std::pair{"NEXU_JOB_REINDEX_SCHEDULE", "every 5x"},
-                                      std::pair{"NEXU_JOB_JITTER", "80%"},
-                                      std::pair{"NEXU_JOB_TIMEOUT_S", "0"}}) {
+    for (const auto& [name, value] :
+         {std::pair{"NEXU_JOB_REINDEX_SCHEDULE", "every 5x"}, std::pair{"NEXU_JOB_JITTER", "80%"},
+          std::pair{"NEXU_JOB_TIMEOUT_S", "0"}}) {
         auto refused = nexu::config::load({{name, value}}, {});
         REQUIRE_FALSE(refused);
         CHECK(refused.error().message.starts_with(name));

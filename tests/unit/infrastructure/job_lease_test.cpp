@@ -48,7 +48,9 @@ TEST_CASE("of threads racing for the running marker exactly one wins until it fi
     for (int i = 0; i < 4; ++i) {
         racers.emplace_back([&, i] {
             JobLease lease{env, dir.path(), "instance-" + std::to_string(i)};
-            if (lease.start_run("reindex", expires, tokens[static_cast<std::size_t>(i)]) == Outcome::won) ++won;
+            if (lease.start_run("reindex", expires, tokens[static_cast<std::size_t>(i)]) ==
+                Outcome::won)
+                ++won;
         });
     }
     for (auto& racer : racers) racer.join();
@@ -72,7 +74,8 @@ TEST_CASE("an expired running marker (a crashed instance) is taken over", "[job_
             Outcome::won);
     JobLease other{env, dir.path(), "other"};
     std::string token;
-    REQUIRE(other.start_run("integrity", std::chrono::system_clock::now() + 1h, token) == Outcome::won);
+    REQUIRE(other.start_run("integrity", std::chrono::system_clock::now() + 1h, token) ==
+            Outcome::won);
     CHECK(token != crashed_token);
     // The expired marker was tidied away; the live one blocks everyone else.
     CHECK_FALSE(std::filesystem::exists(other.job_dir("integrity") / crashed_token));
@@ -88,7 +91,8 @@ TEST_CASE("remove_old deletes old slot leases and expired markers only", "[job_l
     REQUIRE(lease.claim_slot("temp-cleanup", 1) == Outcome::won);
     REQUIRE(lease.claim_slot("temp-cleanup", 2) == Outcome::won);
     std::string live;
-    REQUIRE(lease.start_run("temp-cleanup", std::chrono::system_clock::now() + 1h, live) == Outcome::won);
+    REQUIRE(lease.start_run("temp-cleanup", std::chrono::system_clock::now() + 1h, live) ==
+            Outcome::won);
     std::ofstream{lease.job_dir("temp-cleanup") / ".nfs0000000000000042"} << "held open";
     const auto old = std::filesystem::file_time_type::clock::now() - 48h;
     std::filesystem::last_write_time(lease.job_dir("temp-cleanup") / "slot-1", old);
