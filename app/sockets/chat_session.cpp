@@ -233,9 +233,7 @@ void ChatSession::handle_join(const Json& frame) {
             hub.registry().leave(room, *self);
             return;
         }
-        if (joined.is_first_of_user) {
-            hub.registry().broadcast(room, presence_frame(room, self->user_, true), self.get());
-        }
+        auto online = hub.presence_joined(room, joined, *self);
         std::vector<std::pair<std::uint64_t, Frame>> replay;
         bool is_truncated = false;
         if (since && *since < joined.delivered) {
@@ -245,10 +243,7 @@ void ChatSession::handle_join(const Json& frame) {
             auto messages = hub.messages().after(room, *since, static_cast<std::size_t>(count));
             if (!messages) {
                 spdlog::warn("chat: replay of {} failed: {}", room, messages.error().context);
-                if (hub.registry().leave(room, *self)) {
-                    hub.registry().broadcast(room, presence_frame(room, self->user_, false),
-                                             self.get());
-                }
+                hub.leave_room(room, *self);
                 return fail_join("unavailable", "the room cannot be read now; retry");
             }
             replay.reserve(messages->size());
@@ -258,7 +253,7 @@ void ChatSession::handle_join(const Json& frame) {
         }
         const auto delivered = std::max(joined.delivered, since.value_or(0));
         net::post(self->ws_.get_executor(),
-                  [self, room, generation, frame = joined_frame(room, joined.online),
+                  [self, room, generation, frame = joined_frame(room, online),
                    replay = std::move(replay), delivered, is_truncated]() mutable {
                       self->finish_join(room, generation, std::move(frame), std::move(replay),
                                         delivered, is_truncated);
@@ -275,9 +270,7 @@ void ChatSession::finish_join(const std::string& room,
     const auto found = rooms_.find(room);
     if (found == rooms_.end()) {
         // Left while the join was under way: undo the registry's side of it.
-        if (hub_.registry().leave(room, *this)) {
-            hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-        }
+        hub_.leave_room(room, *this);
         return;
     }
     if (found->second.join_generation != generation) return;  // a newer join finishes it
@@ -317,9 +310,7 @@ void ChatSession::handle_leave(const Json& frame) {
     if (found == rooms_.end()) return reject("not_joined", "join the room first", room);
     bad_frames_in_a_row_ = 0;
     rooms_.erase(found);
-    if (hub_.registry().leave(room, *this)) {
-        hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-    }
+    hub_.leave_room(room, *this);
     enqueue(left_frame(room));
 }
 
@@ -569,9 +560,7 @@ void ChatSession::on_closed() {
     if (is_open_) open_sockets().add(-1);
     outbox_.clear();
     for (const auto& [room, state] : rooms_) {
-        if (hub_.registry().leave(room, *this)) {
-            hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-        }
+        hub_.leave_room(room, *this);
     }
     rooms_.clear();
     hub_.on_session_closed(*this);
