@@ -508,6 +508,8 @@ void ChatSession::close(websocket::close_code code) {
         if (self->is_closing_ || self->is_closed_) return;
         self->is_closing_ = true;
         if (!self->is_open_) return self->disconnect();
+        self->batch_left_ = 0;
+        self->ws_.next_layer().release();  // the close frame must really leave before teardown
         self->ws_.async_close(code, [self](beast::error_code) {
             self->on_closed();
             beast::error_code ignored;
@@ -530,6 +532,11 @@ void ChatSession::enqueue(Frame frame) {
 
 void ChatSession::write_next() {
     is_writing_ = true;
+    if (batch_left_ == 0 && outbox_.size() > 1 && hub_.settings().write_batch > 1) {
+        // Several frames waiting: gather them into one socket write.
+        batch_left_ = std::min(outbox_.size(), hub_.settings().write_batch);
+        ws_.next_layer().hold();
+    }
     ws_.text(true);
     ws_.async_write(net::buffer(*outbox_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
@@ -542,6 +549,10 @@ void ChatSession::on_write(beast::error_code ec, std::size_t) {
     if (ec) return on_closed();
     frames(false).add();
     if (!outbox_.empty()) outbox_.pop_front();
+    if (batch_left_ > 0 && (--batch_left_ == 0 || outbox_.empty() || is_closing_)) {
+        batch_left_ = 0;
+        ws_.next_layer().release();  // the gathered frames leave in one write
+    }
     if (!outbox_.empty() && !is_closing_) write_next();
 }
 
