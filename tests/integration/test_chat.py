@@ -737,7 +737,11 @@ def test_shutdown_closes_websockets_with_1001():
 
 def test_idle_authenticated_connections_cost_little_memory():
     import resource
-    count = int(os.environ.get("TEST_CHAT_IDLE_CONNECTIONS", "2000"))
+    # Issue 8 asks for 10,000: 34 s in the Debug build on this machine. The
+    # sanitized build (make test) keeps 2,000 until it is measured there
+    # (BENCHMARKS.md, chat); TEST_CHAT_IDLE_CONNECTIONS overrides both.
+    default = "2000" if os.environ.get("TEST_SANITIZED") == "ON" else "10000"
+    count = int(os.environ.get("TEST_CHAT_IDLE_CONNECTIONS", default))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < count + 200:
         pytest.skip("the open-file limit is below %d" % (count + 200))
