@@ -74,7 +74,7 @@ for server in $servers; do
             cluster_dir="$work/cluster"; port="$(free_port)"
             # cluster.sh uses PORT..PORT+9: find a free run of ports near a free one.
             env "${nexu_env[@]}" taskset -c 1 "$BENCH_ROOT/deploy/cluster.sh" start --dir "$cluster_dir" \
-                --port "$port" --bin "$BENCH_NEXU_BIN" > "$work/cluster.out" 2>&1 \
+                --port "$port" --instances 2 --bin "$BENCH_NEXU_BIN" > "$work/cluster.out" 2>&1 \
                 || { cat "$work/cluster.out" >&2; exit 1; }
             # The CPU of the first instance (half the servers): the driver reports one pid.
             pid="$(cat "$cluster_dir/pids/nexu-1.pid")"
