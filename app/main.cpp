@@ -392,6 +392,7 @@ int main(int argc, char** argv) {
     constexpr std::string_view kChatChannel = "nexu:chat";
     std::optional<repositories::RoomRepository> chat_rooms;
     std::optional<repositories::MessageRepository> chat_messages;
+    std::optional<repositories::PresenceRepository> chat_presence;  // with Redis
     std::unique_ptr<sockets::ChatHub> chat_hub;
     if (accounts) {
         chat_rooms.emplace(**store, accounts->ids);
@@ -427,6 +428,13 @@ int main(int argc, char** argv) {
                 note += std::to_string(seq);
                 (void)redis.publish(kChatChannel, note);  // best effort: tailing is the backstop
             };
+            // Presence per user across instances: in Redis, events on the same channel.
+            chat_presence.emplace(*chat_redis_publisher, config->instance_id);
+            chat_hooks.presence = &*chat_presence;
+            chat_hooks.publish_presence = [&redis = *chat_redis_publisher,
+                                           kChatChannel](const std::string& note) {
+                (void)redis.publish(kChatChannel, note);  // best effort, like the rest of presence
+            };
         }
         chat_hub = std::make_unique<sockets::ChatHub>(*chat_rooms, *chat_messages, workers,
                                                       config->websocket, config->http.cors_origins,
@@ -436,6 +444,7 @@ int main(int argc, char** argv) {
             chat_redis_subscriber->subscribe(
                 std::string{kChatChannel},
                 [&hub](std::string_view, std::string_view note) {
+                    if (note.starts_with('{')) return hub.remote_presence(note);  // presence
                     hub.notify(note.substr(0, note.find(':')));
                 },
                 [&hub] { hub.notify({}); });  // (re)subscribed: catch up on what was missed

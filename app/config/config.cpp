@@ -270,6 +270,13 @@ const std::vector<Setting>& settings() {
              return parse_integer<std::size_t>(v, 16, 1'000'000, c.websocket.max_queued_frames);
          },
          [](const Config& c) { return std::to_string(c.websocket.max_queued_frames); }},
+        {"NEXU_WS_WRITE_BATCH",
+         "queued frames sent to one WebSocket client in a single socket write; 1 writes each "
+         "frame on its own (default 64)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 1, 4096, c.websocket.write_batch);
+         },
+         [](const Config& c) { return std::to_string(c.websocket.write_batch); }},
         {"NEXU_CHAT_IDEMPOTENCY_LEASE_MS",
          "how long a chat client_id reservation waits for its message (default 5000)",
          [](Config& c, std::string_view v) {

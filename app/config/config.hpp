@@ -44,6 +44,8 @@ struct WebSocketSettings {
     milliseconds idle_timeout{60'000};  // pings at half of it, closed when silent this long
     std::size_t max_queued_frames = 1024;
     milliseconds idempotency_lease{5'000};
+    // Queued frames sent to one client in a single socket write (1: one write per frame).
+    std::size_t write_batch = 64;
 };
 
 // The encrypted store's budgets and thresholds (docs/storage.md).

@@ -100,6 +100,8 @@ ChatHub::ChatHub(repositories::RoomRepository& rooms,
 
 ChatHub::~ChatHub() {
     store_pool_.join();
+    // Other instances stop counting this one's users at once, not after the TTL.
+    if (hooks_.presence) hooks_.presence->retire();
     {
         std::lock_guard lock{tail_mutex_};
         is_tail_stopping_ = true;
@@ -220,7 +222,15 @@ void ChatHub::stop() {
 }
 
 void ChatHub::tail_loop() {
+    auto next_heartbeat = std::chrono::steady_clock::now();
     for (;;) {
+        if (hooks_.presence && std::chrono::steady_clock::now() >= next_heartbeat) {
+            if (auto beat = hooks_.presence->heartbeat(); !beat) {
+                spdlog::warn("chat: presence heartbeat failed: {}", beat.error().context);
+            }
+            next_heartbeat =
+                std::chrono::steady_clock::now() + repositories::PresenceRepository::kHeartbeat;
+        }
         {
             std::unique_lock lock{tail_mutex_};
             tail_wake_.wait_for(lock, poll_interval_,
@@ -230,6 +240,77 @@ void ChatHub::tail_loop() {
         }
         for (const auto& cursor : registry_.cursors()) tail_room(cursor);
     }
+}
+
+void ChatHub::announce(const std::string& room,
+                       const repositories::ChatUser& user,
+                       bool is_online,
+                       const ChatRecipient* except) {
+    registry_.broadcast(room, presence_frame(room, user, is_online), except);
+    if (!hooks_.presence || !hooks_.publish_presence) return;
+    hooks_.publish_presence(nlohmann::json{{"instance", hooks_.presence->instance()},
+                                           {"room", room},
+                                           {"id", user.id},
+                                           {"username", user.username},
+                                           {"online", is_online}}
+                                .dump());
+}
+
+Result<repositories::PresenceRepository::Change> ChatHub::update_presence(
+    const std::string& room, const repositories::ChatUser& user, const ChatRecipient* except) {
+    std::lock_guard lock{presence_mutex_};
+    const bool is_here = registry_.has_user(room, user.id);
+    auto change = hooks_.presence->set(room, user, is_here);
+    if (!change) return change;
+    if (change->is_online != change->was_online) announce(room, user, change->is_online, except);
+    return change;
+}
+
+std::vector<repositories::ChatUser> ChatHub::presence_joined(const std::string& room,
+                                                             const RoomRegistry::Joined& joined,
+                                                             const ChatRecipient& session) {
+    if (hooks_.presence) {
+        auto change = update_presence(room, session.user(), &session);
+        if (change) return std::move(change->online);
+        spdlog::warn("chat: presence across instances unavailable ({}): this instance's only",
+                     change.error().context);
+    }
+    if (joined.is_first_of_user) announce(room, session.user(), true, &session);
+    return joined.online;
+}
+
+void ChatHub::leave_room(const std::string& room, const ChatRecipient& session) {
+    if (!registry_.leave(room, session)) return;  // the user is still here
+    if (!hooks_.presence) return announce(room, session.user(), false, nullptr);
+    net::post(store_pool_, [this, room, user = session.user()] {
+        if (update_presence(room, user, nullptr)) return;
+        // Redis is down: say what this instance knows.
+        if (!registry_.has_user(room, user.id)) announce(room, user, false, nullptr);
+    });
+}
+
+void ChatHub::remote_presence(std::string_view note) {
+    auto parsed = nlohmann::json::parse(note, nullptr, false);
+    if (!parsed.is_object()) return;
+    const auto instance = parsed.find("instance");
+    const auto room = parsed.find("room");
+    const auto id = parsed.find("id");
+    const auto username = parsed.find("username");
+    const auto online = parsed.find("online");
+    if (instance == parsed.end() || room == parsed.end() || id == parsed.end() ||
+        username == parsed.end() || online == parsed.end() || !instance->is_string() ||
+        !room->is_string() || !id->is_string() || !username->is_string() ||
+        !online->is_boolean()) {
+        return;
+    }
+    if (hooks_.presence && instance->get_ref<const std::string&>() == hooks_.presence->instance())
+        return;  // announced here already
+    const auto& room_id = room->get_ref<const std::string&>();
+    registry_.broadcast(room_id,
+                        presence_frame(room_id,
+                                       {id->get<std::string>(), username->get<std::string>()},
+                                       online->get<bool>()),
+                        nullptr);
 }
 
 void ChatHub::tail_room(const RoomRegistry::Cursor& cursor) {

@@ -23,6 +23,7 @@
 #include "domain/access/collection_rules.hpp"
 #include "domain/error.hpp"
 #include "repositories/message_repository.hpp"
+#include "repositories/presence_repository.hpp"
 #include "repositories/room_repository.hpp"
 #include "sockets/room_registry.hpp"
 
@@ -56,6 +57,10 @@ public:
         Authenticate by_ticket;  // ?ticket=<ticket>, single use
         // After a message is stored here: tell other instances (Redis publish).
         std::function<void(const std::string& room, std::uint64_t seq)> publish;
+        // Presence across instances (Redis): null keeps presence per instance.
+        repositories::PresenceRepository* presence = nullptr;
+        // Tells other instances of a presence change (a note for remote_presence()).
+        std::function<void(const std::string& note)> publish_presence;
     };
 
     ChatHub(repositories::RoomRepository& rooms,
@@ -79,6 +84,9 @@ public:
     void committed(const repositories::ChatMessage& message);
     // Another instance stored something in `room`: tail it now. Any thread.
     void notify(std::string_view room);
+    // A presence note another instance published (see publish_presence): its
+    // online/offline event goes to the room's joined connections here. Any thread.
+    void remote_presence(std::string_view note);
     // Closes every session with 1001 (going away) and stops the tailer.
     void stop();
     std::size_t session_count() const;
@@ -95,12 +103,32 @@ public:
     static constexpr std::size_t kStoreThreads = 32;
     const config::WebSocketSettings& settings() const { return settings_; }
     void on_session_closed(const ChatSession& session);
+    // On a store-pool thread, after registry().join(): records the user's
+    // presence (across instances with Redis), announces `online` when this is
+    // the user's first connection to the room anywhere, and returns the
+    // room's online users for the `joined` frame.
+    std::vector<repositories::ChatUser> presence_joined(const std::string& room,
+                                                        const RoomRegistry::Joined& joined,
+                                                        const ChatRecipient& session);
+    // Takes `session` out of `room` and announces `offline` when it was the
+    // user's last connection to the room anywhere (with Redis: decided on a
+    // store-pool thread). Any thread.
+    void leave_room(const std::string& room, const ChatRecipient& session);
 
 private:
     void admit(beast::tcp_stream stream,
                http::request<http::string_body> request,
                const domain::access::Principal& principal);
     void tail_loop();
+    // With presence: sets the user's presence here from the registry's
+    // current state (so updates that race still end in the right state) and
+    // announces a change. Store-pool thread.
+    Result<repositories::PresenceRepository::Change> update_presence(
+        const std::string& room, const repositories::ChatUser& user, const ChatRecipient* except);
+    void announce(const std::string& room,
+                  const repositories::ChatUser& user,
+                  bool is_online,
+                  const ChatRecipient* except);
     void tail_room(const RoomRegistry::Cursor& cursor);
 
     repositories::RoomRepository& rooms_;
@@ -124,6 +152,7 @@ private:
     bool is_tail_due_ = false;
     bool is_tail_stopping_ = false;
     std::thread tailer_;
+    std::mutex presence_mutex_;  // one presence update at a time (read local state, write Redis)
 };
 
 }  // namespace nexu::sockets

@@ -233,9 +233,7 @@ void ChatSession::handle_join(const Json& frame) {
             hub.registry().leave(room, *self);
             return;
         }
-        if (joined.is_first_of_user) {
-            hub.registry().broadcast(room, presence_frame(room, self->user_, true), self.get());
-        }
+        auto online = hub.presence_joined(room, joined, *self);
         std::vector<std::pair<std::uint64_t, Frame>> replay;
         bool is_truncated = false;
         if (since && *since < joined.delivered) {
@@ -245,10 +243,7 @@ void ChatSession::handle_join(const Json& frame) {
             auto messages = hub.messages().after(room, *since, static_cast<std::size_t>(count));
             if (!messages) {
                 spdlog::warn("chat: replay of {} failed: {}", room, messages.error().context);
-                if (hub.registry().leave(room, *self)) {
-                    hub.registry().broadcast(room, presence_frame(room, self->user_, false),
-                                             self.get());
-                }
+                hub.leave_room(room, *self);
                 return fail_join("unavailable", "the room cannot be read now; retry");
             }
             replay.reserve(messages->size());
@@ -258,7 +253,7 @@ void ChatSession::handle_join(const Json& frame) {
         }
         const auto delivered = std::max(joined.delivered, since.value_or(0));
         net::post(self->ws_.get_executor(),
-                  [self, room, generation, frame = joined_frame(room, joined.online),
+                  [self, room, generation, frame = joined_frame(room, online),
                    replay = std::move(replay), delivered, is_truncated]() mutable {
                       self->finish_join(room, generation, std::move(frame), std::move(replay),
                                         delivered, is_truncated);
@@ -275,9 +270,7 @@ void ChatSession::finish_join(const std::string& room,
     const auto found = rooms_.find(room);
     if (found == rooms_.end()) {
         // Left while the join was under way: undo the registry's side of it.
-        if (hub_.registry().leave(room, *this)) {
-            hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-        }
+        hub_.leave_room(room, *this);
         return;
     }
     if (found->second.join_generation != generation) return;  // a newer join finishes it
@@ -317,9 +310,7 @@ void ChatSession::handle_leave(const Json& frame) {
     if (found == rooms_.end()) return reject("not_joined", "join the room first", room);
     bad_frames_in_a_row_ = 0;
     rooms_.erase(found);
-    if (hub_.registry().leave(room, *this)) {
-        hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-    }
+    hub_.leave_room(room, *this);
     enqueue(left_frame(room));
 }
 
@@ -517,6 +508,8 @@ void ChatSession::close(websocket::close_code code) {
         if (self->is_closing_ || self->is_closed_) return;
         self->is_closing_ = true;
         if (!self->is_open_) return self->disconnect();
+        self->batch_left_ = 0;
+        self->ws_.next_layer().release();  // the close frame must really leave before teardown
         self->ws_.async_close(code, [self](beast::error_code) {
             self->on_closed();
             beast::error_code ignored;
@@ -539,6 +532,11 @@ void ChatSession::enqueue(Frame frame) {
 
 void ChatSession::write_next() {
     is_writing_ = true;
+    if (batch_left_ == 0 && outbox_.size() > 1 && hub_.settings().write_batch > 1) {
+        // Several frames waiting: gather them into one socket write.
+        batch_left_ = std::min(outbox_.size(), hub_.settings().write_batch);
+        ws_.next_layer().hold();
+    }
     ws_.text(true);
     ws_.async_write(net::buffer(*outbox_.front()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
@@ -551,6 +549,10 @@ void ChatSession::on_write(beast::error_code ec, std::size_t) {
     if (ec) return on_closed();
     frames(false).add();
     if (!outbox_.empty()) outbox_.pop_front();
+    if (batch_left_ > 0 && (--batch_left_ == 0 || outbox_.empty() || is_closing_)) {
+        batch_left_ = 0;
+        ws_.next_layer().release();  // the gathered frames leave in one write
+    }
     if (!outbox_.empty() && !is_closing_) write_next();
 }
 
@@ -569,9 +571,7 @@ void ChatSession::on_closed() {
     if (is_open_) open_sockets().add(-1);
     outbox_.clear();
     for (const auto& [room, state] : rooms_) {
-        if (hub_.registry().leave(room, *this)) {
-            hub_.registry().broadcast(room, presence_frame(room, user_, false), this);
-        }
+        hub_.leave_room(room, *this);
     }
     rooms_.clear();
     hub_.on_session_closed(*this);

@@ -23,6 +23,7 @@
 #include "repositories/room_repository.hpp"
 #include "sockets/chat_frames.hpp"
 #include "sockets/chat_recipient.hpp"
+#include "sockets/coalescing_stream.hpp"
 
 namespace nexu::sockets {
 
@@ -38,7 +39,8 @@ class ChatHub;
 // Store work (join, send, history) goes to the hub's worker pool and comes
 // back to the strand.
 //
-// Outgoing frames are shared and queued; the queue is bounded
+// Outgoing frames are shared and queued; when several are queued, up to
+// write_batch of them leave in one socket write (CoalescingStream). The queue is bounded
 // (max_queued_frames): a client too slow to read is disconnected (its TCP
 // connection closed at once, the queue freed) rather than allowed to grow
 // the server's memory, and recovers with `since`. Messages of a room reach
@@ -103,7 +105,7 @@ private:
     void disconnect();
     void on_closed();
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<CoalescingStream> ws_;
     ChatHub& hub_;
     repositories::ChatUser user_;
     bool is_admin_ = false;
@@ -111,6 +113,7 @@ private:
     beast::flat_buffer buffer_;
     std::deque<Frame> outbox_;
     bool is_writing_ = false;
+    std::size_t batch_left_ = 0;  // frames still to gather into the held socket write
     bool is_open_ = false;
     bool is_closing_ = false;
     std::atomic<bool> is_closed_{false};  // also read by workers finishing a join

@@ -108,6 +108,13 @@ void RoomRegistry::broadcast(std::string_view room,
     for (const auto& session : recipients) session->deliver_event(frame);
 }
 
+bool RoomRegistry::has_user(std::string_view room, const std::string& user_id) const {
+    auto state = find(room);
+    if (!state) return false;
+    std::lock_guard lock{state->mutex};
+    return state->users.contains(user_id);
+}
+
 std::vector<RoomRegistry::Cursor> RoomRegistry::cursors() const {
     std::vector<std::pair<std::string, std::shared_ptr<RoomState>>> rooms;
     {

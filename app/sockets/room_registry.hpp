@@ -55,6 +55,8 @@ public:
     // connection but `except`.
     void broadcast(std::string_view room, const Frame& frame, const ChatRecipient* except);
 
+    // Whether `user_id` has a connection joined to `room` here.
+    bool has_user(std::string_view room, const std::string& user_id) const;
     // The rooms with joined connections and their cursors, for the tailer.
     std::vector<Cursor> cursors() const;
     std::size_t room_count() const;

@@ -639,6 +639,80 @@ def test_redis_carries_notifications_and_tailing_takes_over_when_it_stops():
         first.cleanup()
 
 
+def test_presence_is_per_user_across_instances_with_redis():
+    redis = RedisServer()
+    # A slow poll: presence must travel through Redis, not through the logs.
+    extra = {"NEXU_REDIS_URL": f"redis://127.0.0.1:{redis.port}", "NEXU_SYNC_INTERVAL_MS": "3000"}
+    first, second = two_instances(extra)
+    try:
+        alice, alice_token = new_user(first)
+        bob, bob_token = new_user(second)
+        room = make_room(first, alice_token, "presence")["id"]
+
+        def is_presence(status, user):
+            return lambda f: (f["type"] == "presence" and f["status"] == status
+                              and f["user"]["id"] == user["id"])
+
+        async def no_presence(ws, seconds):
+            """Frames received within `seconds`: none may be a presence event."""
+            try:
+                while True:
+                    frame = await recv(ws, seconds)
+                    assert frame["type"] != "presence", frame
+            except asyncio.TimeoutError:
+                pass
+
+        async def scenario():
+            a = await connect(first, alice_token)
+            joined = await join(a, room)
+            assert [u["id"] for u in joined["online"]] == [alice["id"]]
+            # bob on the other instance sees alice online, and alice sees bob come online.
+            b = await connect(second, bob_token)
+            joined = await join(b, room)
+            assert {u["id"]: u["username"] for u in joined["online"]} == {
+                alice["id"]: alice["username"], bob["id"]: bob["username"]}
+            online = (await recv_until(a, lambda f: f["type"] == "presence"))[-1]
+            assert online == {"type": "presence", "room": room, "status": "online",
+                              "user": {"id": bob["id"], "username": bob["username"]}}
+            # bob's second connection (instance A this time) is not news; nor is
+            # its close while his first is still there.
+            b2 = await connect(first, bob_token)
+            joined = await join(b2, room)
+            assert {u["id"] for u in joined["online"]} == {alice["id"], bob["id"]}
+            await b2.close()
+            await no_presence(a, 1.5)
+            # bob's last connection goes: alice (on the other instance) hears it.
+            await b.close()
+            offline = (await recv_until(a, lambda f: f["type"] == "presence"))[-1]
+            assert offline == {"type": "presence", "room": room, "status": "offline",
+                               "user": {"id": bob["id"], "username": bob["username"]}}
+
+            # alice on both instances closes one: no offline for bob to see.
+            b = await connect(second, bob_token)
+            await join(b, room)
+            a2 = await connect(second, alice_token)
+            joined = await join(a2, room)
+            assert {u["id"] for u in joined["online"]} == {alice["id"], bob["id"]}
+            await a.close()
+            await no_presence(b, 1.5)
+            # and a join on A meanwhile lists both, from Redis.
+            c = await connect(first, bob_token)
+            joined = await join(c, room)
+            assert {u["id"] for u in joined["online"]} == {alice["id"], bob["id"]}
+            await a2.close()
+            frames = await recv_until(b, is_presence("offline", alice))
+            assert not [f for f in frames if f["type"] == "presence" and f["status"] == "online"]
+            await c.close()
+            await b.close()
+
+        run(scenario())
+        assert any(key.startswith("presence:alive:") for key in redis.keys())
+    finally:
+        redis.stop()
+        second.stop()
+        first.cleanup()
+
+
 def test_shutdown_closes_websockets_with_1001():
     server = NexuServer(env=server_env())
     server.start()
@@ -663,7 +737,11 @@ def test_shutdown_closes_websockets_with_1001():
 
 def test_idle_authenticated_connections_cost_little_memory():
     import resource
-    count = int(os.environ.get("TEST_CHAT_IDLE_CONNECTIONS", "2000"))
+    # Issue 8 asks for 10,000: 34 s in the Debug build on this machine. The
+    # sanitized build (make test) keeps 2,000 until it is measured there
+    # (BENCHMARKS.md, chat); TEST_CHAT_IDLE_CONNECTIONS overrides both.
+    default = "2000" if os.environ.get("TEST_SANITIZED") == "ON" else "10000"
+    count = int(os.environ.get("TEST_CHAT_IDLE_CONNECTIONS", default))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < count + 200:
         pytest.skip("the open-file limit is below %d" % (count + 200))
