@@ -1,5 +1,7 @@
 #include "infrastructure/backup.hpp"
 
+#include "config/config.hpp"
+
 #include <fstream>
 #include <thread>
 
@@ -242,4 +244,22 @@ TEST_CASE("the backup job reports, resumes and is disabled without a folder", "[
     auto off = disabled.run(context);
     CHECK(off.summary.find("disabled") != std::string::npos);
     CHECK_FALSE(disabled.has_unfinished_work());
+}
+
+TEST_CASE("NEXU_BACKUP_DIR and NEXU_BACKUP_KEEP are settings with defaults and validation",
+          "[backup]") {
+    auto defaults = config::load({}, {});
+    REQUIRE(defaults);
+    CHECK(defaults->backup.dir.empty());
+    CHECK(defaults->backup.keep == 7);
+    auto set = config::load({{"NEXU_BACKUP_DIR", "/srv/backups"}, {"NEXU_BACKUP_KEEP", "3"}}, {});
+    REQUIRE(set);
+    CHECK(set->backup.dir == "/srv/backups");
+    CHECK(set->backup.keep == 3);
+    for (const auto* bad : {"0", "-1", "many"}) {
+        auto refused = config::load({{"NEXU_BACKUP_KEEP", bad}}, {});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().message.find("NEXU_BACKUP_KEEP") != std::string::npos);
+    }
+    CHECK(config::settings_help().find("NEXU_BACKUP_DIR") != std::string::npos);
 }
