@@ -37,6 +37,7 @@ def dir_bytes(path):
 
 def main():
     work = tempfile.mkdtemp(prefix="nexu-bench-backup-")
+    os.makedirs(os.path.join(work, "server"))
     server = NexuServer(root=os.path.join(work, "server"), env=server_env()).start()
     try:
         token = admin_token(server)
