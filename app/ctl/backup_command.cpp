@@ -120,11 +120,12 @@ int run_backup_command(std::span<const std::string_view> args) {
 
 int run_restore_command(std::span<const std::string_view> args) {
     if (!args.empty() && args[0] == "--help") {
-        std::cout << "usage: nexuctl restore DIR [--data-dir DIR] [--key-file PATH] [--state-dir DIR]\n"
-                     "Restores a backup (DIR is one backup, or a backup folder: its newest\n"
-                     "complete backup) into the data directory, which must be empty or missing.\n"
-                     "Verifies the sealed manifest and every file's SHA-256; on any mismatch\n"
-                     "removes what it copied and exits 1.\n";
+        std::cout
+            << "usage: nexuctl restore DIR [--data-dir DIR] [--key-file PATH] [--state-dir DIR]\n"
+               "Restores a backup (DIR is one backup, or a backup folder: its newest\n"
+               "complete backup) into the data directory, which must be empty or missing.\n"
+               "Verifies the sealed manifest and every file's SHA-256; on any mismatch\n"
+               "removes what it copied and exits 1.\n";
         return 0;
     }
     BackupArgs parsed;
@@ -149,7 +150,8 @@ int run_restore_command(std::span<const std::string_view> args) {
     std::cout << "restored backup " << result->id << " into " << parsed.config.data_dir.string()
               << ": files=" << result->files << " bytes=" << result->bytes << '\n'
               << "NEXU_STATE_DIR: the restored data directory keeps its id "
-              << result->directory_id_hex << ".\n"
+              << result->directory_id_hex
+              << ".\n"
                  "  Every instance that served this data directory after the backup was taken\n"
                  "  holds rollback high-water marks newer than the backup: before starting it,\n"
                  "  delete <its NEXU_STATE_DIR>/"

@@ -55,10 +55,9 @@ std::string manifest_associated(std::string_view id, std::uint32_t key_id) {
 std::string new_backup_id() {
     const auto now = std::chrono::system_clock::now();
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            now.time_since_epoch())
-                            .count() %
-                        1000;
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm utc{};
     ::gmtime_r(&seconds, &utc);
     char stamp[32];
@@ -202,7 +201,7 @@ Result<void> make_parents(Env& env,
 }
 
 struct PlannedFile {
-    std::string path;     // relative to the data directory
+    std::string path;         // relative to the data directory
     bool is_mutable = false;  // CURRENT, keycheck.nxk: always copied again
 };
 
@@ -251,7 +250,8 @@ Result<std::vector<PlannedFile>> plan_collection(Env& env,
     std::uint64_t checkpoint = 0;
     if (current_text) {
         const auto seq = sf::decode_current(*current_text);
-        if (!seq) return fail(Errc::corrupt_object, "collection " + name + ": CURRENT is malformed");
+        if (!seq)
+            return fail(Errc::corrupt_object, "collection " + name + ": CURRENT is malformed");
         checkpoint = *seq;
         files.push_back({name + "/" + std::string{sf::kCurrentName}, true});
         const auto index_name = sf::checkpoint_index_name(checkpoint);
@@ -279,7 +279,8 @@ Result<std::vector<PlannedFile>> plan_collection(Env& env,
             commits.push_back(parsed->seq);
     }
     std::sort(commits.begin(), commits.end());
-    for (const auto seq : commits) files.push_back({name + "/log/" + sf::commit_file_name(seq), false});
+    for (const auto seq : commits)
+        files.push_back({name + "/log/" + sf::commit_file_name(seq), false});
     state.checkpoint = checkpoint;
     state.last_commit_file = commits.empty() ? 0 : commits.back();
     return files;
@@ -355,7 +356,8 @@ Result<BackupResult> run_backup(Env& env,
     const auto target = result.dir / kDataDirName;
     if (auto made = env.make_dir(result.dir); !made) return tl::make_unexpected(made.error());
     if (auto made = env.make_dir(target); !made) return tl::make_unexpected(made.error());
-    if (auto synced = env.sync_dir(options.root); !synced) return tl::make_unexpected(synced.error());
+    if (auto synced = env.sync_dir(options.root); !synced)
+        return tl::make_unexpected(synced.error());
     if (options.progress) {
         options.progress((result.was_resumed ? "resuming backup " : "starting backup ") +
                          result.id);
@@ -421,7 +423,8 @@ Result<BackupResult> run_backup(Env& env,
     if (!names) return tl::make_unexpected(names.error());
     std::sort(names->begin(), names->end());
     for (const auto& name : *names) {
-        if (!sf::is_valid_collection_name(name) || !env.stat(data_dir / name / sf::kLogDir)) continue;
+        if (!sf::is_valid_collection_name(name) || !env.stat(data_dir / name / sf::kLogDir))
+            continue;
         if (stopped()) break;
         // Plan and copy; a file deleted under us (a newer checkpoint, past
         // its grace period) means planning again from the new CURRENT.
@@ -441,14 +444,13 @@ Result<BackupResult> run_backup(Env& env,
                 if (!outcome) break;
             }
             if (outcome || outcome.error().code != Errc::not_found) {
-                manifest_collections[name] =
-                    Json{{"checkpoint", state.checkpoint}, {"last_commit_file", state.last_commit_file}};
+                manifest_collections[name] = Json{{"checkpoint", state.checkpoint},
+                                                  {"last_commit_file", state.last_commit_file}};
                 break;
             }
             // Forget this collection's entries: the next plan lists its files again.
-            std::erase_if(copied, [&](const std::string& path) {
-                return path.starts_with(name + "/");
-            });
+            std::erase_if(copied,
+                          [&](const std::string& path) { return path.starts_with(name + "/"); });
             Json kept = Json::array();
             for (auto& entry : manifest_files) {
                 if (!entry["path"].get<std::string>().starts_with(name + "/"))
@@ -470,11 +472,13 @@ Result<BackupResult> run_backup(Env& env,
             if (stopped()) break;
             auto done = take(file);
             // A blob retired and collected meanwhile is not referenced any more.
-            if (!done && done.error().code != Errc::not_found) return tl::make_unexpected(done.error());
+            if (!done && done.error().code != Errc::not_found)
+                return tl::make_unexpected(done.error());
         }
     }
     if (stopped()) {
-        if (options.progress) options.progress("backup " + result.id + " stopped; the next run resumes it");
+        if (options.progress)
+            options.progress("backup " + result.id + " stopped; the next run resumes it");
         return result;
     }
     for (const auto& dir : made_dirs) {
@@ -496,8 +500,10 @@ Result<BackupResult> run_backup(Env& env,
         !done) {
         return tl::make_unexpected(done.error());
     }
-    auto created = create_durable(env, result.dir, std::string{kBackupManifestName}, sealed, "backup");
-    if (!created && created.error().code != Errc::conflict) return tl::make_unexpected(created.error());
+    auto created =
+        create_durable(env, result.dir, std::string{kBackupManifestName}, sealed, "backup");
+    if (!created && created.error().code != Errc::conflict)
+        return tl::make_unexpected(created.error());
     if (auto synced = env.sync_dir(result.dir); !synced) return tl::make_unexpected(synced.error());
     result.is_complete = true;
 
@@ -544,12 +550,14 @@ Result<RestoreResult> restore_backup(Env& env,
         std::error_code error;
         if (fs::exists(data_dir, error)) {
             if (!fs::is_directory(data_dir, error) || !fs::is_empty(data_dir, error))
-                return fail(Errc::conflict,
-                            "data directory " + data_dir.string() + " is not empty; restore "
-                            "only into an empty or missing directory");
+                return fail(Errc::conflict, "data directory " + data_dir.string() +
+                                                " is not empty; restore "
+                                                "only into an empty or missing directory");
         } else {
             fs::create_directories(data_dir, error);
-            if (error) return fail(Errc::io_error, "cannot create " + data_dir.string() + ": " + error.message());
+            if (error)
+                return fail(Errc::io_error,
+                            "cannot create " + data_dir.string() + ": " + error.message());
         }
     }
     const auto id = source.filename().string();
@@ -559,7 +567,8 @@ Result<RestoreResult> restore_backup(Env& env,
         return fail(Errc::corrupt_object, "backup manifest has a bad header");
     std::uint32_t key_id = 0;
     for (std::size_t i = 0; i < 4; ++i)
-        key_id |= static_cast<std::uint32_t>(static_cast<unsigned char>((*sealed)[4 + i])) << (8 * i);
+        key_id |= static_cast<std::uint32_t>(static_cast<unsigned char>((*sealed)[4 + i]))
+                  << (8 * i);
     auto plain = crypto.open(KeyPurpose::manifests, key_id, std::string_view{*sealed}.substr(8),
                              manifest_associated(id, key_id));
     if (!plain)
@@ -605,12 +614,14 @@ Result<RestoreResult> restore_backup(Env& env,
             }
             if (copied->size != entry["size"].get<std::uint64_t>() ||
                 copied->sha256 != entry["sha256"].get<std::string>()) {
-                return fail(Errc::corrupt_object,
-                            "backup file " + path + " does not match the manifest (size or SHA-256)");
+                return fail(
+                    Errc::corrupt_object,
+                    "backup file " + path + " does not match the manifest (size or SHA-256)");
             }
             ++result.files;
             result.bytes += copied->size;
-            if (progress && (result.files % 500 == 0 || Clock::now() - last_report > std::chrono::seconds{2})) {
+            if (progress &&
+                (result.files % 500 == 0 || Clock::now() - last_report > std::chrono::seconds{2})) {
                 last_report = Clock::now();
                 progress("restore " + id + ": " + std::to_string(result.files) + " of " +
                          std::to_string(total) + " files, " +
@@ -637,9 +648,10 @@ Result<RestoreResult> restore_backup(Env& env,
         if (!key_check) return fail(Errc::corrupt_object, "the backup has no key check object");
         auto directory_id = sf::decode_key_check(crypto, *key_check);
         if (!directory_id)
-            return fail(Errc::corrupt_object, "the key does not open the backup's key check object");
-        result.directory_id_hex = to_hex(reinterpret_cast<const unsigned char*>(directory_id->data()),
-                                         directory_id->size());
+            return fail(Errc::corrupt_object,
+                        "the key does not open the backup's key check object");
+        result.directory_id_hex = to_hex(
+            reinterpret_cast<const unsigned char*>(directory_id->data()), directory_id->size());
         return {};
     }();
     if (!outcome) {
@@ -649,11 +661,8 @@ Result<RestoreResult> restore_backup(Env& env,
     return result;
 }
 
-config::JobDefinition make_backup_job(Env& env,
-                                      fs::path data_dir,
-                                      const Crypto& crypto,
-                                      fs::path root,
-                                      std::size_t keep) {
+config::JobDefinition make_backup_job(
+    Env& env, fs::path data_dir, const Crypto& crypto, fs::path root, std::size_t keep) {
     config::JobDefinition job;
     job.name = "backup";
     job.run = [&env, &crypto, data_dir, root, keep](const config::JobContext& context) {
@@ -665,7 +674,8 @@ config::JobDefinition make_backup_job(Env& env,
             options.stop = context.stop;
             options.progress = context.progress;
             auto result = run_backup(env, data_dir, crypto, options);
-            if (!result) return config::JobOutcome{false, "backup failed: " + result.error().context};
+            if (!result)
+                return config::JobOutcome{false, "backup failed: " + result.error().context};
             std::string summary = "backup " + result->id;
             summary += result->is_complete ? " complete: " : " stopped (resumable): ";
             summary += std::to_string(result->collections) + " collections, " +

@@ -39,7 +39,8 @@ void disable_core_dumps() noexcept {
 Result<std::unique_ptr<Crypto>> Crypto::create(SecretKey master, std::uint32_t current_key_id) {
     if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium failed to initialise");
     if (current_key_id == 0 || current_key_id > kMaxKeyVersion)
-        return fail(Errc::invalid_argument, "key id must be in 1.." + std::to_string(kMaxKeyVersion));
+        return fail(Errc::invalid_argument,
+                    "key id must be in 1.." + std::to_string(kMaxKeyVersion));
     disable_core_dumps();
     std::unique_ptr<Crypto> crypto{new Crypto()};
     crypto->master_ = std::move(master);

@@ -203,7 +203,7 @@ private:
     std::uint64_t log_records_since_checkpoint_ = 0;
     std::size_t live_count_ = 0;
     std::optional<Error> damage_;
-    std::uint32_t checkpoint_key_id_ = 0;             // of the checkpoint we absorbed last
+    std::uint32_t checkpoint_key_id_ = 0;              // of the checkpoint we absorbed last
     std::map<std::uint64_t, std::uint32_t> log_keys_;  // commit files after it: first seq → key id
 
     std::atomic<std::int64_t> last_sync_ns_{0};
@@ -1323,8 +1323,8 @@ Result<bool> Collection::rekey() {
     }
     if (is_quiet) {
         // A checkpoint needs a new seq: one tombstone, which no reader lists.
-        PendingWrite marker{sf::RecordOp::remove, std::string{kRekeyMarkerId}, std::nullopt, {},
-                            {}, false, true};
+        PendingWrite marker{
+            sf::RecordOp::remove, std::string{kRekeyMarkerId}, std::nullopt, {}, {}, false, true};
         if (auto written = write(marker); !written) return tl::make_unexpected(written.error());
     }
     if (auto done = checkpoint(false); !done) return tl::make_unexpected(done.error());
@@ -1472,8 +1472,8 @@ Result<bool> StoreImpl::rekey_key_check() {
     if (!directory_id) return tl::make_unexpected(directory_id.error());
     auto encoded = sf::encode_key_check(crypto_, *directory_id);
     if (!encoded) return tl::make_unexpected(encoded.error());
-    if (auto replaced = replace_file(env_, data_dir_, std::string{sf::kKeyCheckName}, *encoded,
-                                     temp_tag());
+    if (auto replaced =
+            replace_file(env_, data_dir_, std::string{sf::kKeyCheckName}, *encoded, temp_tag());
         !replaced) {
         return tl::make_unexpected(replaced.error());
     }

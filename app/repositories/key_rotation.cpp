@@ -31,8 +31,10 @@ std::string KeyRotationReport::summary() const {
         out += " v" + std::to_string(version) + "=" + std::to_string(count);
     for (const auto version : retired_now) out += "; retired v" + std::to_string(version);
     if (failures > 0) out += "; " + std::to_string(failures) + " failures";
-    if (was_stopped) out += "; stopped early (the next run continues)";
-    else if (!is_finished) out += "; waiting for superseded files to pass their grace period";
+    if (was_stopped)
+        out += "; stopped early (the next run continues)";
+    else if (!is_finished)
+        out += "; waiting for superseded files to pass their grace period";
     return out;
 }
 
@@ -87,7 +89,8 @@ Result<bool> KeyRotation::reencrypt_blob(const std::string& id, const Json& file
         auto piece = reader->next();
         if (!piece) return tl::make_unexpected(piece.error());
         if (piece->empty()) break;
-        if (auto written = writer->write(*piece); !written) return tl::make_unexpected(written.error());
+        if (auto written = writer->write(*piece); !written)
+            return tl::make_unexpected(written.error());
     }
     auto stored = writer->commit();
     if (!stored) return tl::make_unexpected(stored.error());
@@ -184,7 +187,8 @@ Result<KeyRotationReport> KeyRotation::run(std::stop_token stop,
     if (report.failures == 0) {
         for (std::uint32_t version = 1; version < report.current; ++version) {
             if (versions->is_retired(version) || counts->contains(version)) continue;
-            auto retired = infrastructure::record_retired_key_version(env_, data_dir_, crypto_, version);
+            auto retired =
+                infrastructure::record_retired_key_version(env_, data_dir_, crypto_, version);
             if (!retired) return tl::make_unexpected(retired.error());
             report.retired_now.push_back(version);
         }

@@ -1,12 +1,11 @@
 #include "infrastructure/backup.hpp"
 
-#include "config/config.hpp"
-
 #include <fstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
 
+#include "config/config.hpp"
 #include "ops_fixture.hpp"
 
 using namespace nexu;
@@ -43,8 +42,8 @@ TEST_CASE("a backup restores into an empty directory with the same exports, chat
     const auto before = testing::export_all(*f.store);
     infrastructure::BackupOptions options;
     options.root = f.fixture.dir.path() / "backups";
-    auto result = infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto,
-                                             options);
+    auto result =
+        infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto, options);
     REQUIRE(result);
     CHECK(result->is_complete);
     CHECK(result->collections >= 4);  // notes, quiet, _chat-room1, _files
@@ -106,9 +105,9 @@ TEST_CASE("a tampered backup file or manifest is refused on restore", "[backup]"
     f.populate();
     infrastructure::BackupOptions options;
     options.root = f.fixture.dir.path() / "backups";
-    auto result = infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(),
-                                             *f.fixture.crypto, options)
-                      .value();
+    auto result =
+        infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto, options)
+            .value();
     const auto target = f.fixture.dir.path() / "restored";
 
     SECTION("a flipped byte in a commit file") {
@@ -161,8 +160,8 @@ TEST_CASE("an interrupted backup is resumed by the next run and then restores", 
     options.progress = [&](std::string_view) {
         if (++lines == 6) stop.request_stop();  // part-way, as a kill or a timeout would
     };
-    auto first = infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(),
-                                            *f.fixture.crypto, options);
+    auto first =
+        infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto, options);
     REQUIRE(first);
     CHECK_FALSE(first->is_complete);
     CHECK(first->files > 0);
@@ -175,8 +174,8 @@ TEST_CASE("an interrupted backup is resumed by the next run and then restores", 
     REQUIRE(f.store->put("notes", "between", "{}"));  // acknowledged before the resumed run
     infrastructure::BackupOptions again;
     again.root = options.root;
-    auto second = infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(),
-                                             *f.fixture.crypto, again);
+    auto second =
+        infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto, again);
     REQUIRE(second);
     CHECK(second->is_complete);
     CHECK(second->was_resumed);
@@ -213,8 +212,8 @@ TEST_CASE("retention keeps the newest complete backups and drops stale incomplet
     // A stale incomplete backup older than the newest complete one.
     fs::create_directories(options.root / "20000101T000000000Z-deadbeef" / "data");
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    auto last = infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto,
-                                           options);
+    auto last =
+        infrastructure::run_backup(f.fixture.env, f.fixture.data_dir(), *f.fixture.crypto, options);
     REQUIRE(last);
     CHECK_FALSE(last->was_resumed);
     auto complete = infrastructure::list_complete_backups(f.fixture.env, options.root);

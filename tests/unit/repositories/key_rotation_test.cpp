@@ -47,7 +47,7 @@ TEST_CASE("Crypto: the current version moves forward at runtime and retired vers
     CHECK(crypto->current_key_id() == 2);
     REQUIRE(crypto->set_current_key_id(1));  // never backwards
     CHECK(crypto->current_key_id() == 2);
-    CHECK_FALSE(crypto->retire_key_id(2));   // the current one cannot retire
+    CHECK_FALSE(crypto->retire_key_id(2));  // the current one cannot retire
     const auto lookup = crypto->keyed_hash(KeyPurpose::lookups, "alice");
     REQUIRE(crypto->retire_key_id(1));
     CHECK(crypto->is_retired(KeyPurpose::documents, 1));
@@ -70,7 +70,8 @@ TEST_CASE("Crypto: concurrent readers while the version changes", "[key-rotation
             for (std::uint32_t i = 0; i < 200; ++i) {
                 const auto version = 1 + (i + static_cast<std::uint32_t>(t)) % 20;
                 auto sealed = crypto->seal(KeyPurpose::documents, version, "x", "ad");
-                if (!sealed || crypto->open(KeyPurpose::documents, version, *sealed, "ad").value_or("") != "x")
+                if (!sealed ||
+                    crypto->open(KeyPurpose::documents, version, *sealed, "ad").value_or("") != "x")
                     failed = true;
             }
         });
@@ -87,7 +88,10 @@ TEST_CASE("key version markers: created exclusively, MACed, applied by a store a
     std::array<unsigned char, infrastructure::SecretKey::kBytes> master{};
     randombytes_buf(master.data(), master.size());
     f.crypto = infrastructure::Crypto::create(infrastructure::SecretKey{master}).value();
-    { auto store = f.open_or_throw(); REQUIRE(store->put("notes", "a", "{}")); }
+    {
+        auto store = f.open_or_throw();
+        REQUIRE(store->put("notes", "a", "{}"));
+    }
     auto rotated = infrastructure::create_key_version(f.env, f.data_dir(), *f.crypto);
     REQUIRE(rotated);
     CHECK(*rotated == 2);
@@ -114,19 +118,21 @@ TEST_CASE("key version markers: created exclusively, MACed, applied by a store a
     CHECK((*store)->get("notes", "a"));
 }
 
-TEST_CASE("rotation re-encrypts documents, chat, files and the key check, then retires the old "
-          "version",
-          "[key-rotation]") {
+TEST_CASE(
+    "rotation re-encrypts documents, chat, files and the key check, then retires the old "
+    "version",
+    "[key-rotation]") {
     testing::OpsFixture f;
     f.populate();
     const auto before = testing::export_all(*f.store);
     const auto data = f.fixture.data_dir();
     CHECK(key_id_of_file(data / "keycheck.nxk") == 1);
 
-    repositories::KeyRotation rotation{f.fixture.env, data, *f.store, f.documents, f.blobs.get(),
-                                       *f.fixture.crypto};
+    repositories::KeyRotation rotation{f.fixture.env, data,          *f.store,
+                                       f.documents,   f.blobs.get(), *f.fixture.crypto};
     CHECK_FALSE(rotation.is_in_progress());
-    REQUIRE(infrastructure::create_key_version(f.fixture.env, data, *f.fixture.crypto).value() == 2);
+    REQUIRE(infrastructure::create_key_version(f.fixture.env, data, *f.fixture.crypto).value() ==
+            2);
     CHECK(rotation.is_in_progress());
     auto job = repositories::make_key_rotation_job(rotation);
     CHECK(job.name == "key-rotation");
@@ -139,8 +145,8 @@ TEST_CASE("rotation re-encrypts documents, chat, files and the key check, then r
     // The old version is retired only at the end: a run with a long blob
     // grace period re-encrypts everything but must wait for the old blobs.
     auto slow_blobs = f.open_blobs(std::chrono::hours{1});
-    repositories::KeyRotation waiting{f.fixture.env, data, *f.store, f.documents,
-                                      slow_blobs.get(), *f.fixture.crypto};
+    repositories::KeyRotation waiting{
+        f.fixture.env, data, *f.store, f.documents, slow_blobs.get(), *f.fixture.crypto};
     auto first = waiting.run({});
     REQUIRE(first);
     CHECK(first->failures == 0);
@@ -154,7 +160,8 @@ TEST_CASE("rotation re-encrypts documents, chat, files and the key check, then r
     CHECK(job.has_unfinished_work());
 
     std::vector<std::string> lines;
-    auto outcome = job.run(config::JobContext{{}, [&](std::string_view l) { lines.emplace_back(l); }});
+    auto outcome =
+        job.run(config::JobContext{{}, [&](std::string_view l) { lines.emplace_back(l); }});
     CHECK(outcome.ok);
     CHECK(outcome.summary.find("retired v1") != std::string::npos);
     CHECK_FALSE(lines.empty());
@@ -193,8 +200,8 @@ TEST_CASE("a rotation stopped part-way is completed by the next run", "[key-rota
     testing::OpsFixture f;
     f.populate();
     const auto data = f.fixture.data_dir();
-    repositories::KeyRotation rotation{f.fixture.env, data, *f.store, f.documents, f.blobs.get(),
-                                       *f.fixture.crypto};
+    repositories::KeyRotation rotation{f.fixture.env, data,          *f.store,
+                                       f.documents,   f.blobs.get(), *f.fixture.crypto};
     REQUIRE(infrastructure::create_key_version(f.fixture.env, data, *f.fixture.crypto));
     std::stop_source stop;
     int lines = 0;
@@ -216,7 +223,8 @@ TEST_CASE("a rotation stopped part-way is completed by the next run", "[key-rota
     CHECK_FALSE(rotation.is_in_progress());
     CHECK(f.store->verify().value().damaged.empty());
     // A second rotation works the same way.
-    REQUIRE(infrastructure::create_key_version(f.fixture.env, data, *f.fixture.crypto).value() == 3);
+    REQUIRE(infrastructure::create_key_version(f.fixture.env, data, *f.fixture.crypto).value() ==
+            3);
     auto third = rotation.run({});
     REQUIRE(third);
     CHECK(third->is_finished);

@@ -35,7 +35,8 @@ struct OpsFixture {
         auto writer = files.start_upload().value();
         REQUIRE(writer.write(content));
         auto blob = writer.commit().value();
-        REQUIRE(files.commit_upload(path, blob, "text/plain", repositories::FileActor{"u1", false}));
+        REQUIRE(
+            files.commit_upload(path, blob, "text/plain", repositories::FileActor{"u1", false}));
     }
 
     void populate() {
@@ -44,27 +45,33 @@ struct OpsFixture {
                                R"({"v":)" + std::to_string(i) + "}"));
         }
         REQUIRE(store->checkpoint("notes"));
-        for (int i = 0; i < 10; ++i) REQUIRE(store->put("notes", numbered("t", static_cast<std::uint64_t>(i)), R"({"tail":true})"));
+        for (int i = 0; i < 10; ++i)
+            REQUIRE(store->put("notes", numbered("t", static_cast<std::uint64_t>(i)),
+                               R"({"tail":true})"));
         REQUIRE(store->remove("notes", "n3"));
-        for (int i = 0; i < 5; ++i) REQUIRE(store->put("quiet", numbered("q", static_cast<std::uint64_t>(i)), "{}"));
+        for (int i = 0; i < 5; ++i)
+            REQUIRE(store->put("quiet", numbered("q", static_cast<std::uint64_t>(i)), "{}"));
         REQUIRE(store->checkpoint("quiet"));
-        for (int i = 0; i < 25; ++i) REQUIRE(store->append("_chat-room1", R"({"text":"hi )" + std::to_string(i) + R"("})"));
+        for (int i = 0; i < 25; ++i)
+            REQUIRE(store->append("_chat-room1", R"({"text":"hi )" + std::to_string(i) + R"("})"));
         upload("docs/a.txt", std::string(5000, 'a'));
         upload("docs/b.txt", "bee");
     }
 };
 
 // Every collection's documents (id, rev, body) and chat records, as a reader sees them.
-using Export = std::map<std::string, std::vector<std::tuple<std::string, std::uint64_t, std::string>>>;
+using Export =
+    std::map<std::string, std::vector<std::tuple<std::string, std::uint64_t, std::string>>>;
 inline Export export_all(infrastructure::Store& store) {
     Export out;
     auto names = store.collections().value();
     for (const auto& name : names) {
         auto& rows = out[name];
-        REQUIRE(store.scan(name, "", [&](std::string_view id, const infrastructure::StoredDocument& doc) {
-            rows.emplace_back(std::string{id}, doc.rev, *doc.body);
-            return true;
-        }));
+        REQUIRE(store.scan(name, "",
+                           [&](std::string_view id, const infrastructure::StoredDocument& doc) {
+                               rows.emplace_back(std::string{id}, doc.rev, *doc.body);
+                               return true;
+                           }));
     }
     return out;
 }
