@@ -128,6 +128,10 @@ std::string Crypto::keyed_hash(KeyPurpose purpose, std::string_view text) const 
 const SecretKey* Crypto::subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept {
     if (key_id == 0 || key_id > kMaxKeyVersion) return nullptr;
     if (is_retired(purpose, key_id)) return nullptr;
+    // A token names a version we issue with: one above the current version is
+    // refused ("unknown kid"). Stored objects may carry one another instance
+    // made current a moment before us, so they open with any version.
+    if (purpose == KeyPurpose::tokens && key_id > current_key_id()) return nullptr;
     return derive(purpose, key_id);
 }
 

@@ -43,8 +43,11 @@ TEST_CASE("Crypto: the current version moves forward at runtime and retired vers
     // A version another instance made current is readable before we switch.
     auto sealed_v2 = crypto->seal(KeyPurpose::documents, 2, "two", "ad").value();
     CHECK(crypto->open(KeyPurpose::documents, 2, sealed_v2, "ad").value() == "two");
+    // Tokens only under versions up to the current one ("unknown kid" otherwise).
+    CHECK(crypto->subkey(KeyPurpose::tokens, 2) == nullptr);
     REQUIRE(crypto->set_current_key_id(2));
     CHECK(crypto->current_key_id() == 2);
+    CHECK(crypto->subkey(KeyPurpose::tokens, 2) != nullptr);
     REQUIRE(crypto->set_current_key_id(1));  // never backwards
     CHECK(crypto->current_key_id() == 2);
     CHECK_FALSE(crypto->retire_key_id(2));  // the current one cannot retire
