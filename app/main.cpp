@@ -36,6 +36,7 @@
 #include "config/version.hpp"
 #include "domain/password_policy.hpp"
 #include "domain/token_bucket.hpp"
+#include "infrastructure/backup.hpp"
 #include "infrastructure/blob_store.hpp"
 #include "infrastructure/crypto.hpp"
 #include "infrastructure/data_dir_probe.hpp"
@@ -60,6 +61,7 @@
 #include "repositories/query_service.hpp"
 #include "repositories/file_repository.hpp"
 #include "repositories/job_state_repository.hpp"
+#include "repositories/key_rotation.hpp"
 #include "repositories/maintenance_jobs.hpp"
 #include "repositories/system_report.hpp"
 #include "repositories/role_repository.hpp"
@@ -483,6 +485,7 @@ int main(int argc, char** argv) {
     std::optional<repositories::JobStateRepository> job_records;
     std::optional<repositories::SystemReport> system_report;
     std::unique_ptr<repositories::MaintenanceJobs> maintenance_jobs;
+    std::optional<repositories::KeyRotation> key_rotation;  // outlives the scheduler
     std::unique_ptr<config::Scheduler> scheduler;
     if (documents) {
         job_leases = std::make_unique<infrastructure::JobLease>(
@@ -512,6 +515,14 @@ int main(int argc, char** argv) {
         scheduler->add(maintenance_jobs->reindex());
         scheduler->add(maintenance_jobs->temp_cleanup());
         scheduler->add(maintenance_jobs->log_rotation());
+        // Backups into NEXU_BACKUP_DIR (the job says "disabled" without one) and
+        // re-encryption under the newest key version (docs/storage.md).
+        scheduler->add(infrastructure::make_backup_job(infrastructure::default_env(),
+                                                       config->data_dir, **crypto,
+                                                       config->backup.dir, config->backup.keep));
+        key_rotation.emplace(infrastructure::default_env(), config->data_dir, **store, *documents,
+                             blobs.get(), **crypto);
+        scheduler->add(repositories::make_key_rotation_job(*key_rotation));
         api::add_job_routes(router, *scheduler, &*system_report,
                             {kVersion, config->instance_id, std::chrono::steady_clock::now()});
     }

@@ -482,6 +482,23 @@ const std::vector<Setting>& settings() {
              return parse_milliseconds(v, 1'000, 86'400'000, c.storage.retention_grace);
          },
          [](const Config& c) { return std::to_string(c.storage.retention_grace.count()); }},
+        // Backups (issue 9): the backup job's target and retention.
+        {"NEXU_BACKUP_DIR",
+         "folder the backup job writes <timestamp-id>/ backups into; empty disables the job "
+         "(default empty)",
+         [](Config& c, std::string_view v) -> Problem {
+             if (v.empty()) {
+                 c.backup.dir.clear();
+                 return std::nullopt;
+             }
+             return parse_path(v, c.backup.dir);
+         },
+         [](const Config& c) { return c.backup.dir.string(); }},
+        {"NEXU_BACKUP_KEEP", "complete backups kept; older ones are deleted (default 7)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<std::size_t>(v, 1, 10'000, c.backup.keep);
+         },
+         [](const Config& c) { return std::to_string(c.backup.keep); }},
         {"NEXU_REDIS_URL", "redis://HOST:PORT[/DB] for chat fan-out and shared rate limits",
          [](Config& c, std::string_view v) -> Problem {
              if (!v.empty() && !v.starts_with("redis://")) return "must start with redis://";

@@ -64,6 +64,13 @@ struct QueryLimits {
     std::size_t max_materialized_documents = 10'000;  // queries needing `$` as a whole
 };
 
+// Backups (docs/storage.md "Backups"): the backup job's folder (empty: the
+// job is disabled) and how many complete backups it keeps.
+struct BackupSettings {
+    std::filesystem::path dir;
+    std::size_t keep = 7;
+};
+
 // Accounts: registration, tokens, password hashing and the rate limits of
 // API.md. Rate limits are "N/PERIOD" texts, parsed (and refused with exit 2)
 // by domain::RateLimit in main.
@@ -121,6 +128,7 @@ struct Config {
     QueryLimits query;
     AuthSettings auth;
     JobSettings jobs;
+    BackupSettings backup;
     std::string redis_url;
     std::string admin_username;
     std::string admin_password;  // secret: never printed or logged

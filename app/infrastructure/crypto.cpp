@@ -38,20 +38,73 @@ void disable_core_dumps() noexcept {
 
 Result<std::unique_ptr<Crypto>> Crypto::create(SecretKey master, std::uint32_t current_key_id) {
     if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium failed to initialise");
-    if (current_key_id == 0) return fail(Errc::invalid_argument, "key id must be at least 1");
+    if (current_key_id == 0 || current_key_id > kMaxKeyVersion)
+        return fail(Errc::invalid_argument,
+                    "key id must be in 1.." + std::to_string(kMaxKeyVersion));
     disable_core_dumps();
     std::unique_ptr<Crypto> crypto{new Crypto()};
-    crypto->current_key_id_ = current_key_id;
+    crypto->master_ = std::move(master);
+    crypto->current_key_id_.store(current_key_id);
+    crypto->slots_ = std::make_unique<
+        std::array<std::atomic<const SecretKey*>, kPurposes*(kMaxKeyVersion + 1)>>();
+    for (auto& slot : *crypto->slots_) slot.store(nullptr, std::memory_order_relaxed);
+    crypto->retired_ = std::make_unique<std::array<std::atomic<bool>, kMaxKeyVersion + 1>>();
+    for (auto& flag : *crypto->retired_) flag.store(false, std::memory_order_relaxed);
+    // Versions 1..current are derived now: the hot path never takes the lock.
     for (const auto purpose : {KeyPurpose::documents, KeyPurpose::files, KeyPurpose::tokens,
                                KeyPurpose::manifests, KeyPurpose::lookups}) {
-        for (std::uint32_t id = 1; id <= current_key_id; ++id) {
-            SecretKey subkey;
-            crypto_kdf_derive_from_key(subkey.data(), subkey.size(), id, context_of(purpose),
-                                       master.data());
-            crypto->subkeys_.emplace(std::pair{static_cast<int>(purpose), id}, std::move(subkey));
-        }
+        for (std::uint32_t id = 1; id <= current_key_id; ++id) (void)crypto->derive(purpose, id);
     }
     return crypto;
+}
+
+const SecretKey* Crypto::derive(KeyPurpose purpose, std::uint32_t key_id) const noexcept {
+    auto& slot = (*slots_)[static_cast<std::size_t>(purpose) * (kMaxKeyVersion + 1) + key_id];
+    if (const auto* key = slot.load(std::memory_order_acquire)) return key;
+    std::lock_guard lock{derive_mutex_};
+    if (const auto* key = slot.load(std::memory_order_acquire)) return key;
+    try {
+        auto subkey = std::make_unique<SecretKey>();
+        crypto_kdf_derive_from_key(subkey->data(), subkey->size(), key_id, context_of(purpose),
+                                   master_.data());
+        derived_.push_back(std::move(subkey));
+    } catch (...) {
+        return nullptr;  // out of memory: reported as an unknown key
+    }
+    const SecretKey* key = derived_.back().get();
+    slot.store(key, std::memory_order_release);
+    return key;
+}
+
+Result<void> Crypto::set_current_key_id(std::uint32_t key_id) const {
+    if (key_id == 0 || key_id > kMaxKeyVersion)
+        return fail(Errc::invalid_argument, "key id out of range " + std::to_string(key_id));
+    if ((*retired_)[key_id].load(std::memory_order_acquire))
+        return fail(Errc::invalid_argument, "key id " + std::to_string(key_id) + " is retired");
+    for (const auto purpose : {KeyPurpose::documents, KeyPurpose::files, KeyPurpose::tokens,
+                               KeyPurpose::manifests, KeyPurpose::lookups}) {
+        if (derive(purpose, key_id) == nullptr) return fail(Errc::unavailable, "out of memory");
+    }
+    auto current = current_key_id_.load(std::memory_order_acquire);
+    while (current < key_id &&
+           !current_key_id_.compare_exchange_weak(current, key_id, std::memory_order_acq_rel)) {
+    }
+    return {};
+}
+
+Result<void> Crypto::retire_key_id(std::uint32_t key_id) const {
+    if (key_id == 0 || key_id > kMaxKeyVersion)
+        return fail(Errc::invalid_argument, "key id out of range " + std::to_string(key_id));
+    if (key_id >= current_key_id())
+        return fail(Errc::invalid_argument, "the current key version cannot be retired");
+    (*retired_)[key_id].store(true, std::memory_order_release);
+    return {};
+}
+
+bool Crypto::is_retired(KeyPurpose purpose, std::uint32_t key_id) const noexcept {
+    if (purpose == KeyPurpose::tokens || purpose == KeyPurpose::lookups) return false;
+    if (key_id == 0 || key_id > kMaxKeyVersion) return false;
+    return (*retired_)[key_id].load(std::memory_order_acquire);
 }
 
 Result<std::unique_ptr<Crypto>> Crypto::from_key_file(const std::filesystem::path& key_file) {
@@ -65,7 +118,7 @@ Crypto::~Crypto() = default;  // SecretKey wipes itself
 std::string Crypto::keyed_hash(KeyPurpose purpose, std::string_view text) const {
     constexpr std::size_t kHashBytes = 16;
     unsigned char hash[kHashBytes];
-    const auto* key = subkey(purpose, 1);
+    const auto* key = derive(purpose, 1);  // never retired: lookups outlive rotations
     crypto_generichash(hash, kHashBytes, bytes_of(text), text.size(), key->data(), key->size());
     char hex[kHashBytes * 2 + 1];
     sodium_bin2hex(hex, sizeof hex, hash, kHashBytes);
@@ -73,8 +126,13 @@ std::string Crypto::keyed_hash(KeyPurpose purpose, std::string_view text) const 
 }
 
 const SecretKey* Crypto::subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept {
-    const auto found = subkeys_.find({static_cast<int>(purpose), key_id});
-    return found == subkeys_.end() ? nullptr : &found->second;
+    if (key_id == 0 || key_id > kMaxKeyVersion) return nullptr;
+    if (is_retired(purpose, key_id)) return nullptr;
+    // A token names a version we issue with: one above the current version is
+    // refused ("unknown kid"). Stored objects may carry one another instance
+    // made current a moment before us, so they open with any version.
+    if (purpose == KeyPurpose::tokens && key_id > current_key_id()) return nullptr;
+    return derive(purpose, key_id);
 }
 
 Result<void> Crypto::seal_into(std::string& out,

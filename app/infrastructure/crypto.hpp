@@ -1,11 +1,14 @@
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sodium.h>
 
@@ -23,15 +26,24 @@ enum class KeyPurpose { documents, files, tokens, manifests, lookups };
 // subkey id = key version). Every sealed object names its key id, so rotation
 // re-encrypts in the background while old ids stay readable.
 //
-// Thread-safe after construction (const methods only); keys are wiped when the
-// Crypto is destroyed. Creating one also disables core dumps.
+// Thread-safe. Subkeys are derived on first use (under a lock, published
+// through atomics, never freed before the Crypto): any version up to
+// kMaxKeyVersion opens, so files another instance sealed under a version this
+// process has not made current yet still read. Which version seals new objects
+// (current_key_id) and which versions are retired is runtime state, changed by
+// key rotation (infrastructure/key_versions.hpp) through the const setters
+// below: the key material itself never changes. Keys (and the retained master
+// key) are wiped when the Crypto is destroyed. Creating one also disables core
+// dumps.
 class Crypto {
 public:
     static constexpr std::size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     static constexpr std::size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
     static constexpr std::size_t kSealOverheadBytes = kNonceBytes + kTagBytes;
 
-    // Derives the subkeys of versions 1..current_key_id. Errc::unavailable if
+    static constexpr std::uint32_t kMaxKeyVersion = 4096;
+
+    // Keeps the master key to derive subkeys on demand. Errc::unavailable if
     // libsodium does not initialise.
     static Result<std::unique_ptr<Crypto>> create(SecretKey master,
                                                   std::uint32_t current_key_id = 1);
@@ -43,7 +55,19 @@ public:
     Crypto& operator=(const Crypto&) = delete;
     ~Crypto();
 
-    std::uint32_t current_key_id() const noexcept { return current_key_id_; }
+    std::uint32_t current_key_id() const noexcept {
+        return current_key_id_.load(std::memory_order_acquire);
+    }
+    // Key rotation: from now on new objects are sealed with `key_id`. Only
+    // moves forward (a smaller id is ignored); Errc::invalid_argument beyond
+    // kMaxKeyVersion or for a retired version.
+    Result<void> set_current_key_id(std::uint32_t key_id) const;
+    // Retires `key_id` for the stored-object purposes (documents, files,
+    // manifests): seal, open and subkey refuse it afterwards. Tokens and
+    // lookups are not stored objects and keep every version. The current
+    // version cannot be retired.
+    Result<void> retire_key_id(std::uint32_t key_id) const;
+    bool is_retired(KeyPurpose purpose, std::uint32_t key_id) const noexcept;
 
     // XChaCha20-Poly1305 with a random nonce: returns nonce || ciphertext || tag.
     // `associated` binds the object to its identity (format, collection, id,
@@ -71,13 +95,23 @@ public:
     // version 1, so the names survive key rotation.
     std::string keyed_hash(KeyPurpose purpose, std::string_view text) const;
 
-    // The raw subkey for a purpose (for secretstream); nullptr if unknown.
+    // The raw subkey for a purpose (for secretstream); nullptr if unknown
+    // (0, beyond kMaxKeyVersion) or retired.
     const SecretKey* subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept;
 
 private:
+    static constexpr std::size_t kPurposes = 5;
     Crypto() = default;
-    std::uint32_t current_key_id_ = 1;
-    std::map<std::pair<int, std::uint32_t>, SecretKey> subkeys_;
+    const SecretKey* derive(KeyPurpose purpose, std::uint32_t key_id) const noexcept;
+
+    SecretKey master_;
+    mutable std::atomic<std::uint32_t> current_key_id_{1};
+    // Slot [purpose][version]: nullptr until derived; set once under derive_mutex_.
+    std::unique_ptr<std::array<std::atomic<const SecretKey*>, kPurposes*(kMaxKeyVersion + 1)>>
+        slots_;
+    std::unique_ptr<std::array<std::atomic<bool>, kMaxKeyVersion + 1>> retired_;
+    mutable std::mutex derive_mutex_;
+    mutable std::vector<std::unique_ptr<SecretKey>> derived_;  // owns what slots_ point to
 };
 
 // Streamed encryption of large blobs (crypto_secretstream_xchacha20poly1305):

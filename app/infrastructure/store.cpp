@@ -17,6 +17,7 @@
 #include "config/metrics.hpp"
 #include "config/timing.hpp"
 #include "infrastructure/document_cache.hpp"
+#include "infrastructure/key_versions.hpp"
 #include "infrastructure/storage_format.hpp"
 
 namespace nexu::infrastructure {
@@ -32,6 +33,11 @@ constexpr int kStaleRetries = 4;
 // Losing the exclusive create this often in a row means something is wrong
 // (or another instance's name cache is stale for longer than we wait).
 constexpr auto kRaceBudget = std::chrono::seconds{10};
+// How often a running store re-reads the key version markers (keys/).
+constexpr auto kKeyPollInterval = std::chrono::seconds{1};
+// The id of the rotation marker tombstone (Store::rekey). The data API
+// refuses control characters in ids, so no client document can hold it.
+constexpr std::string_view kRekeyMarkerId = "\x01nexu-key-rotation";
 
 // Retries a read-side call that failed with ESTALE: the next attempt opens the
 // path again, which re-resolves it (DESIGN-NOTES §3 rule 5).
@@ -105,6 +111,7 @@ struct PendingWrite {
     std::string body;
     std::optional<Result<WriteOutcome>> result;  // written by the leader only
     bool is_done = false;                        // under queue_mutex_: result is final
+    bool is_marker = false;  // rekey: a tombstone of kRekeyMarkerId, written even if absent
 };
 
 }  // namespace
@@ -131,6 +138,7 @@ public:
     Result<std::size_t> collect_garbage();
     Result<void> save_high_water_mark();
     void verify(VerifyReport& report);
+    Result<bool> rekey();
     std::size_t live_count() const;
     const std::string& name() const { return name_; }
 
@@ -156,7 +164,8 @@ private:
     void apply(std::vector<sf::Record>& records,
                std::uint64_t first_seq,
                std::uint64_t file_bytes,
-               bool cache_bodies);
+               bool cache_bodies,
+               std::uint32_t key_id);
     Result<void> ensure_dirs();
     void commit_batch(std::vector<PendingWrite*>& batch);
     Result<void> check_damage() const;
@@ -194,6 +203,8 @@ private:
     std::uint64_t log_records_since_checkpoint_ = 0;
     std::size_t live_count_ = 0;
     std::optional<Error> damage_;
+    std::uint32_t checkpoint_key_id_ = 0;              // of the checkpoint we absorbed last
+    std::map<std::uint64_t, std::uint32_t> log_keys_;  // commit files after it: first seq → key id
 
     std::atomic<std::int64_t> last_sync_ns_{0};
     std::mutex seq_mutex_;
@@ -236,6 +247,10 @@ public:
             const auto parent = dir.has_parent_path() ? dir.parent_path() : fs::path{"."};
             if (auto synced = env_.sync_dir(parent); !synced) return synced;
         }
+        // Before anything is sealed: the current key version may be newer
+        // than the one this process started with (nexuctl rotate-key).
+        if (auto versions = apply_key_versions(env_, data_dir_, crypto_); !versions)
+            return tl::make_unexpected(versions.error());
         auto directory_id = load_or_create_key_check();
         if (!directory_id) return tl::make_unexpected(directory_id.error());
         state_dir_ = state_root_ / hex_encode(*directory_id);
@@ -432,6 +447,16 @@ public:
     }
 
     std::size_t cache_used_bytes() const override { return cache_.used_bytes(); }
+
+    Result<bool> rekey(std::string_view collection) override {
+        return config::timed("store_rekey", [&]() -> Result<bool> {
+            auto coll = find(collection);
+            if (!coll) return tl::make_unexpected(coll.error());
+            return (*coll)->rekey();
+        });
+    }
+
+    Result<bool> rekey_key_check() override;
 
     // Shared with Collection.
     Env& env() { return env_; }
@@ -650,6 +675,7 @@ Result<void> Collection::absorb_checkpoint(std::uint64_t seq) {
         index_ = std::move(fresh);
         live_count_ = live;
         last_seq_ = seq;
+        log_keys_.clear();
         log_bytes_since_checkpoint_ = 0;
         log_records_since_checkpoint_ = 0;
     } else {
@@ -662,6 +688,10 @@ Result<void> Collection::absorb_checkpoint(std::uint64_t seq) {
             }
         }
     }
+    if (seq >= checkpoint_seq_) {
+        checkpoint_key_id_ = key_id;
+        log_keys_.erase(log_keys_.begin(), log_keys_.upper_bound(seq));
+    }
     checkpoint_seq_ = std::max(checkpoint_seq_, seq);
     return {};
 }
@@ -669,8 +699,10 @@ Result<void> Collection::absorb_checkpoint(std::uint64_t seq) {
 void Collection::apply(std::vector<sf::Record>& records,
                        std::uint64_t first_seq,
                        std::uint64_t file_bytes,
-                       bool cache_bodies) {
+                       bool cache_bodies,
+                       std::uint32_t key_id) {
     std::unique_lock lock{state_mutex_};
+    log_keys_[first_seq] = key_id;
     for (std::size_t i = 0; i < records.size(); ++i) {
         auto& record = records[i];
         const auto seq = first_seq + i;
@@ -744,7 +776,7 @@ Result<void> Collection::catch_up(bool only_if_stale) {
             set_damage(damage);
             return tl::make_unexpected(damage);
         }
-        apply(*records, next, bytes->size(), true);
+        apply(*records, next, bytes->size(), true, sf::stored_key_id(*bytes));
     }
     last_sync_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     seq_changed_.notify_all();
@@ -853,6 +885,16 @@ void Collection::commit_batch(std::vector<PendingWrite*>& batch) {
                     rev = found->second.rev;
                     is_live = !found->second.is_deleted;
                 }
+                if (write->is_marker) {
+                    if (is_live) {
+                        answers.emplace_back(write, fail(Errc::conflict, "marker id is taken"));
+                        continue;
+                    }
+                    records.push_back(sf::Record{sf::RecordOp::remove, write->id, rev + 1, {}});
+                    overlay[write->id] = {rev + 1, false};
+                    answers.emplace_back(write, WriteOutcome{rev + 1, seq});
+                    continue;
+                }
                 const std::uint64_t live_rev = is_live ? rev : 0;
                 if (write->expected && *write->expected != live_rev) {
                     answers.emplace_back(write, fail(Errc::conflict, "current revision " +
@@ -916,7 +958,7 @@ void Collection::commit_batch(std::vector<PendingWrite*>& batch) {
             }
             continue;
         }
-        apply(records, first_seq, bytes->size(), true);
+        apply(records, first_seq, bytes->size(), true, sf::stored_key_id(*bytes));
         static auto& group_sizes = metrics::registry().histogram(  // records per commit file
             "nexu_store_commit_records", {}, metrics::Scale::count);
         group_sizes.observe_count(records.size());
@@ -1265,6 +1307,30 @@ Result<void> Collection::save_high_water_mark() {
     return saved;
 }
 
+Result<bool> Collection::rekey() {
+    if (auto caught = catch_up(); !caught) return tl::make_unexpected(caught.error());
+    const auto current = store_.crypto().current_key_id();
+    bool is_quiet = false;
+    {
+        std::shared_lock state{state_mutex_};
+        if (damage_) return tl::make_unexpected(*damage_);
+        if (last_seq_ == 0) return false;  // nothing stored yet
+        const bool old_checkpoint = checkpoint_seq_ > 0 && checkpoint_key_id_ != current;
+        const bool old_log = std::any_of(log_keys_.begin(), log_keys_.end(),
+                                         [&](const auto& file) { return file.second != current; });
+        if (!old_checkpoint && !old_log) return false;
+        is_quiet = last_seq_ == checkpoint_seq_;
+    }
+    if (is_quiet) {
+        // A checkpoint needs a new seq: one tombstone, which no reader lists.
+        PendingWrite marker{
+            sf::RecordOp::remove, std::string{kRekeyMarkerId}, std::nullopt, {}, {}, false, true};
+        if (auto written = write(marker); !written) return tl::make_unexpected(written.error());
+    }
+    if (auto done = checkpoint(false); !done) return tl::make_unexpected(done.error());
+    return true;
+}
+
 void Collection::verify(VerifyReport& report) {
     ++report.collections;
     auto damage = check_damage();
@@ -1397,8 +1463,26 @@ Result<std::string> StoreImpl::load_or_create_key_check() {
     return fail(Errc::unavailable, "cannot settle the key check object");
 }
 
+Result<bool> StoreImpl::rekey_key_check() {
+    const auto path = data_dir_ / sf::kKeyCheckName;
+    auto bytes = with_stale_retries([&] { return env_.read_file(path); });
+    if (!bytes) return tl::make_unexpected(bytes.error());
+    if (sf::stored_key_id(*bytes) == crypto_.current_key_id()) return false;
+    auto directory_id = sf::decode_key_check(crypto_, *bytes);
+    if (!directory_id) return tl::make_unexpected(directory_id.error());
+    auto encoded = sf::encode_key_check(crypto_, *directory_id);
+    if (!encoded) return tl::make_unexpected(encoded.error());
+    if (auto replaced =
+            replace_file(env_, data_dir_, std::string{sf::kKeyCheckName}, *encoded, temp_tag());
+        !replaced) {
+        return tl::make_unexpected(replaced.error());
+    }
+    return true;
+}
+
 void StoreImpl::maintenance_loop() {
     auto last_gc = Clock::now();
+    auto last_key_poll = Clock::now();
     const auto tick = std::min<std::chrono::milliseconds>(settings_.sync_interval,
                                                           std::chrono::milliseconds{200});
     std::unique_lock lock{stop_mutex_};
@@ -1406,6 +1490,13 @@ void StoreImpl::maintenance_loop() {
         stop_changed_.wait_for(lock, tick);
         if (is_stopping_) break;
         lock.unlock();
+        if (Clock::now() - last_key_poll >= kKeyPollInterval) {
+            // Key rotation without restart: new objects get the new version.
+            last_key_poll = Clock::now();
+            if (auto versions = apply_key_versions(env_, data_dir_, crypto_); !versions) {
+                spdlog::warn("store: reading key versions failed: {}", versions.error().context);
+            }
+        }
         for (Collection* coll : open_collections()) {
             if (auto done = coll->checkpoint(true); !done) {
                 spdlog::warn("store: checkpoint of {} failed: {}", coll->name(),

@@ -165,6 +165,17 @@ public:
     virtual Result<VerifyReport> verify() = 0;
     // Re-reads the key check object: the /ready probe for "key opens this data dir".
     virtual Result<void> check_key() = 0;
+
+    // ---- key rotation (docs/storage.md "Key rotation") ----
+    // Writes a checkpoint of `collection` under the current key version when
+    // its published checkpoint or any commit file after it is sealed under an
+    // older one (a quiet collection first gets a one-record commit: a
+    // tombstone of a reserved id, invisible to every reader). Returns whether
+    // it wrote one. The files it supersedes go with collect_garbage().
+    virtual Result<bool> rekey(std::string_view collection) = 0;
+    // Re-seals the key check object under the current key version (same
+    // data-directory id) if it uses an older one. Returns whether it did.
+    virtual Result<bool> rekey_key_check() = 0;
     virtual std::size_t cache_used_bytes() const = 0;
 };
 
