@@ -28,6 +28,12 @@ public:
     virtual Outcome start_run(std::string_view job,
                               std::chrono::system_clock::time_point expires,
                               std::string& token) = 0;
+    // Moves the expiry of this run's marker forward. The scheduler renews it
+    // while the run goes on, so a marker left by a crashed instance stops
+    // counting within one lease period instead of after the whole run timeout.
+    virtual void renew_run(std::string_view job,
+                           const std::string& token,
+                           std::chrono::system_clock::time_point expires) = 0;
     virtual void finish_run(std::string_view job, const std::string& token) = 0;
 };
 

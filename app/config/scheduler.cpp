@@ -11,6 +11,9 @@ namespace nexu::config {
 
 namespace {
 
+// How soon a resume held off by another run's marker is tried again.
+constexpr auto kResumeRetry = std::chrono::seconds{5};
+
 constexpr auto kLoopTick = std::chrono::milliseconds{250};
 constexpr auto kProgressSaveEvery = std::chrono::seconds{2};
 constexpr auto kProgressLogEvery = std::chrono::seconds{5};
@@ -149,9 +152,9 @@ void Scheduler::loop() {
         }
         if (!unfinished) continue;
         std::lock_guard lock{mutex_};
-        if (is_stopping_ || entry->is_running) continue;
         spdlog::info("scheduler: job {} has unfinished work; resuming", entry->job.name);
-        launch(*entry, Trigger::resume, std::nullopt, {});
+        entry->is_resume_pending = true;
+        entry->resume_at = std::chrono::steady_clock::now();
     }
 
     std::unique_lock lock{mutex_};
@@ -165,6 +168,11 @@ void Scheduler::loop() {
                 entry.stop.request_stop();
                 spdlog::warn("scheduler: job {} passed its timeout of {}s; stop requested", name,
                              settings_.run_timeout.count());
+            }
+            if (entry.is_resume_pending && !entry.is_running && steady_now >= entry.resume_at) {
+                entry.is_resume_pending = false;
+                launch(entry, Trigger::resume, std::nullopt, {});
+                continue;
             }
             if (!entry.next_fire || now < entry.due) continue;
             const auto slot = entry.schedule.slot_of(*entry.next_fire);
@@ -198,7 +206,7 @@ void Scheduler::launch(Entry& entry,
 }
 
 Scheduler::SystemClock::time_point Scheduler::marker_expiry() const {
-    return SystemClock::now() + settings_.run_timeout + settings_.marker_grace;
+    return SystemClock::now() + settings_.marker_lease;
 }
 
 void Scheduler::run(Entry& entry,
@@ -230,6 +238,11 @@ void Scheduler::run(Entry& entry,
                 spdlog::info("scheduler: job {} is running on another instance; {} run skipped",
                              name, trigger_name(trigger));
                 may_run = false;
+                if (trigger == Trigger::resume) {
+                    std::lock_guard lock{mutex_};
+                    entry.is_resume_pending = true;
+                    entry.resume_at = std::chrono::steady_clock::now() + kResumeRetry;
+                }
                 break;
             case JobLeases::Outcome::failed:
                 spdlog::warn("scheduler: job {}: cannot take the running marker; skipped", name);
@@ -306,6 +319,22 @@ void Scheduler::execute(Entry& entry,
         }
     };
 
+    // Keeps the running marker alive while the job runs (see marker_lease).
+    std::jthread renewer{[this, &entry, &token, &progress_state](std::stop_token stop) {
+        std::mutex mutex;
+        std::condition_variable_any wake;
+        std::unique_lock lock{mutex};
+        while (!stop.stop_requested()) {
+            wake.wait_for(lock, stop, settings_.marker_lease / 3, [] { return false; });
+            if (stop.stop_requested()) break;
+            const auto expires = marker_expiry();
+            leases_.renew_run(lease_name(entry), token, expires);
+            std::lock_guard progress_lock{progress_state.mutex};
+            progress_state.record.running_expires = expires;
+            (void)state_.save(progress_state.record);  // best effort, like progress
+        }
+    }};
+
     const auto steady_start = std::chrono::steady_clock::now();
     JobOutcome outcome;
     try {
@@ -316,6 +345,8 @@ void Scheduler::execute(Entry& entry,
         outcome = {false, "the job threw an unknown exception"};
     }
     const auto elapsed = std::chrono::steady_clock::now() - steady_start;
+    renewer.request_stop();
+    renewer.join();
     bool timed_out = false;
     bool stopped = false;
     {

@@ -28,7 +28,9 @@ struct SchedulerSettings {
     double jitter_fraction = 0.1;                               // of the period, at most jitter_cap
     std::chrono::seconds jitter_cap{300};
     std::chrono::seconds run_timeout{3600};  // stop is requested after this
-    std::chrono::seconds marker_grace{60};   // a running marker outlives the timeout by this
+    // A running marker expires this long after its last renewal; it is
+    // renewed every third of it while the run goes on.
+    std::chrono::seconds marker_lease{60};
     // Jobs that act on this process only (log-rotation): every instance runs
     // each slot, so their leases are named per instance.
     std::set<std::string, std::less<>> per_instance_jobs;
@@ -95,6 +97,11 @@ private:
         std::chrono::steady_clock::time_point deadline;
         std::string progress;
         std::thread thread;
+        // Unfinished work to resume (found at start): retried while another
+        // run holds the job, e.g. the marker of a run this instance was
+        // killed in, until that marker expires.
+        bool is_resume_pending = false;
+        std::chrono::steady_clock::time_point resume_at;
     };
 
     static const char* trigger_name(Trigger trigger);

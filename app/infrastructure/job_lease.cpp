@@ -159,6 +159,22 @@ config::JobLeases::Outcome JobLease::start_run(std::string_view job,
     return Outcome::taken;
 }
 
+void JobLease::renew_run(std::string_view job,
+                         const std::string& token,
+                         std::chrono::system_clock::time_point expires) {
+    if (token.empty() || !is_safe_job_name(job) || !parse_suffix(token, kRunningPrefix)) return;
+    std::string body = "instance=";
+    body += instance_id_;
+    body += "\nexpires=";
+    body += std::to_string(unix_ms(expires));
+    body += '\n';
+    auto replaced = replace_file(env_, job_dir(job), token, body, temp_tag_, true);
+    if (!replaced) {
+        spdlog::warn("job lease: job={} cannot renew the running marker: {}", job,
+                     replaced.error().context);
+    }
+}
+
 void JobLease::finish_run(std::string_view job, const std::string& token) {
     if (token.empty() || !is_safe_job_name(job) || !parse_suffix(token, kRunningPrefix)) return;
     auto removed = env_.remove(job_dir(job) / token);

@@ -34,6 +34,11 @@ public:
     Outcome start_run(std::string_view job,
                       std::chrono::system_clock::time_point expires,
                       std::string& token) override;
+    // Rewrites our marker with the new expiry (replaced by rename, so a reader
+    // sees the old or the new one whole).
+    void renew_run(std::string_view job,
+                   const std::string& token,
+                   std::chrono::system_clock::time_point expires) override;
     void finish_run(std::string_view job, const std::string& token) override;
 
     // Deletes slot leases and abandoned temp files last written before

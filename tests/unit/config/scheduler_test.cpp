@@ -30,6 +30,12 @@ public:
         token.assign(1, 't');  // not = "t": g++ 12 -Wrestrict false positive
         return Outcome::won;
     }
+    void renew_run(std::string_view job,
+                   const std::string&,
+                   std::chrono::system_clock::time_point expires) override {
+        std::lock_guard lock{mutex_};
+        running_[std::string{job}] = expires;
+    }
     void finish_run(std::string_view job, const std::string&) override {
         std::lock_guard lock{mutex_};
         running_[std::string{job}].reset();
