@@ -1,5 +1,8 @@
 #include "config/scheduler.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
 
@@ -13,6 +16,7 @@ namespace {
 
 // How soon a resume held off by another run's marker is tried again.
 constexpr auto kResumeRetry = std::chrono::seconds{5};
+constexpr int kJobNice = 10;
 
 constexpr auto kLoopTick = std::chrono::milliseconds{250};
 constexpr auto kProgressSaveEvery = std::chrono::seconds{2};
@@ -201,6 +205,8 @@ void Scheduler::launch(Entry& entry,
     entry.progress.clear();
     entry.deadline = std::chrono::steady_clock::now() + settings_.run_timeout;
     entry.thread = std::thread([this, &entry, trigger, slot, token = std::move(token)]() mutable {
+        // Jobs are background work: at nice 10 they take the CPU requests leave.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kJobNice);
         run(entry, trigger, slot, std::move(token));
     });
 }
