@@ -40,12 +40,14 @@ HttpConnection::HttpConnection(net::ip::tcp::socket socket,
                                const RequestPipeline& pipeline,
                                const config::HttpSettings& settings,
                                net::thread_pool& workers,
+                               net::thread_pool& transfers,
                                ConnectionRegistry& registry,
                                const UpgradeHandler* upgrade)
     : stream_(std::move(socket)),
       pipeline_(pipeline),
       settings_(settings),
       workers_(workers),
+      transfers_(transfers),
       registry_(registry),
       upgrade_(upgrade) {
     beast::error_code ec;
@@ -218,7 +220,7 @@ void HttpConnection::handle() {
         });
     };
     if (pending_.route->stream_handler) {
-        net::post(workers_, [self = shared_from_this(), keep_alive] {
+        net::post(transfers_, [self = shared_from_this(), keep_alive] {
             auto response = self->pipeline_.run_streamed(self->pending_, self->request_);
             net::post(self->stream_.get_executor(),
                       [self, keep_alive, response = std::move(response)]() mutable {
@@ -305,11 +307,14 @@ void HttpConnection::close_gracefully() {
 // the next is read, so memory stays at one piece whatever the size. Streamed
 // responses: the head goes out, then one piece at a time from the source,
 // produced on a worker. Sinks and sources are released on workers (they may
-// remove files).
+// remove files). These workers are the listener's transfer pool, sized for
+// the cores: the request workers are many (writes wait for fsync in them),
+// and a transfer's pieces spread over many threads would leave a little
+// allocator memory behind in each.
 
 void HttpConnection::start_upload() {
     // The strand touches neither parser_ nor pending_ until the answer is back.
-    net::post(workers_, [self = shared_from_this()] {
+    net::post(transfers_, [self = shared_from_this()] {
         auto start = self->pipeline_.start_upload(self->pending_, self->parser_->get());
         net::post(self->stream_.get_executor(), [self, start = std::move(start)]() mutable {
             self->on_upload_start(std::move(start));
@@ -388,7 +393,7 @@ void HttpConnection::on_upload_piece(beast::error_code ec) {
         if (upload_parser_->is_done()) return finish_upload();
         return read_upload_piece();
     }
-    net::post(workers_, [self = shared_from_this(), filled] {
+    net::post(transfers_, [self = shared_from_this(), filled] {
         auto refusal =
             self->upload_sink_->write(std::string_view{self->upload_piece_}.substr(0, filled));
         net::post(self->stream_.get_executor(), [self, refusal = std::move(refusal)]() mutable {
@@ -406,7 +411,7 @@ void HttpConnection::finish_upload() {
     const bool keep_alive = upload_parser_->get().keep_alive();
     upload_parser_.reset();
     std::string{}.swap(upload_piece_);
-    net::post(workers_,
+    net::post(transfers_,
               [self = shared_from_this(), keep_alive, sink = std::move(upload_sink_)]() mutable {
                   auto response = sink->finish();
                   sink.reset();
@@ -421,7 +426,7 @@ void HttpConnection::abandon_upload() {
     upload_parser_.reset();
     std::string{}.swap(upload_piece_);
     if (!upload_sink_) return;
-    net::post(workers_, [sink = std::move(upload_sink_)]() mutable { sink.reset(); });
+    net::post(transfers_, [sink = std::move(upload_sink_)]() mutable { sink.reset(); });
 }
 
 void HttpConnection::send_streamed(StreamedResponse response, bool keep_alive) {
@@ -445,7 +450,7 @@ void HttpConnection::on_stream_write(beast::error_code ec) {
         release_body_source();
         return on_write(ec, 0);
     }
-    net::post(workers_, [self = shared_from_this()] {
+    net::post(transfers_, [self = shared_from_this()] {
         auto piece = self->body_source_->next();
         net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
             self->on_stream_piece(std::move(piece));
@@ -475,7 +480,7 @@ void HttpConnection::on_stream_piece(Result<std::string> piece) {
 
 void HttpConnection::release_body_source() {
     if (!body_source_) return;
-    net::post(workers_, [source = std::move(body_source_)]() mutable { source.reset(); });
+    net::post(transfers_, [source = std::move(body_source_)]() mutable { source.reset(); });
 }
 
 }  // namespace nexu::api

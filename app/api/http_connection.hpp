@@ -33,6 +33,7 @@ public:
                    const RequestPipeline& pipeline,
                    const config::HttpSettings& settings,
                    net::thread_pool& workers,
+                   net::thread_pool& transfers,  // streamed uploads and downloads
                    ConnectionRegistry& registry,
                    const UpgradeHandler* upgrade = nullptr);
     ~HttpConnection();
@@ -88,6 +89,7 @@ private:
     const RequestPipeline& pipeline_;
     const config::HttpSettings& settings_;
     net::thread_pool& workers_;
+    net::thread_pool& transfers_;
     ConnectionRegistry& registry_;
     const UpgradeHandler* upgrade_;  // the listener's; null or empty: no hand-off
     bool is_keep_alive_ = false;

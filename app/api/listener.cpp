@@ -1,5 +1,8 @@
 #include "api/listener.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -18,7 +21,8 @@ Listener::Listener(net::io_context& io,
       pipeline_(pipeline),
       settings_(settings),
       workers_(workers),
-      upgrade_(std::move(upgrade)) {}
+      upgrade_(std::move(upgrade)),
+      transfers_(std::max(2U, std::thread::hardware_concurrency())) {}
 
 Result<void> Listener::open() {
     boost::system::error_code ec;
@@ -59,8 +63,9 @@ void Listener::accept_next() {
                 return;
             } else {
                 const bool refuse = registry_.size() >= settings_.max_connections;
-                auto connection = std::make_shared<HttpConnection>(std::move(socket), pipeline_,
-                                                                   settings_, workers_, registry_, &upgrade_);
+                auto connection =
+                    std::make_shared<HttpConnection>(std::move(socket), pipeline_, settings_,
+                                                     workers_, transfers_, registry_, &upgrade_);
                 registry_.add(connection);
                 connection->start(refuse);
             }

@@ -47,6 +47,10 @@ private:
     net::thread_pool& workers_;
     ConnectionRegistry registry_;
     UpgradeHandler upgrade_;  // WebSocket upgrades of GET /ws go here (main wires the chat hub)
+    // The CPU work of streamed uploads and downloads (encryption of each
+    // piece): one thread per core, apart from the request workers. Last, so it
+    // is joined first: its pending work may still release connections.
+    net::thread_pool transfers_;
 };
 
 }  // namespace nexu::api
