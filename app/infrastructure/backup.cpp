@@ -28,17 +28,6 @@ constexpr std::string_view kDataDirName = "data";
 constexpr std::size_t kCopyChunk = 1024 * 1024;
 constexpr int kSnapshotAttempts = 5;
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += kDigits[bytes[i] >> 4];
-        out += kDigits[bytes[i] & 0x0f];
-    }
-    return out;
-}
-
 void put_u32(std::string& out, std::uint32_t value) {
     for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xffU);
 }

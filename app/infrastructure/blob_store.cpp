@@ -28,17 +28,6 @@ std::uint32_t get_u32(std::string_view bytes, std::size_t at) {
     return value;
 }
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        out += kDigits[bytes[i] >> 4];
-        out += kDigits[bytes[i] & 0x0f];
-    }
-    return out;
-}
-
 std::string random_name() {
     unsigned char bytes[kNameBytes];
     randombytes_buf(bytes, sizeof bytes);

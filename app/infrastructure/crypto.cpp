@@ -120,9 +120,14 @@ std::string Crypto::keyed_hash(KeyPurpose purpose, std::string_view text) const 
     unsigned char hash[kHashBytes];
     const auto* key = derive(purpose, 1);  // never retired: lookups outlive rotations
     crypto_generichash(hash, kHashBytes, bytes_of(text), text.size(), key->data(), key->size());
-    char hex[kHashBytes * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, hash, kHashBytes);
-    return std::string{hex, kHashBytes * 2};
+    return to_hex(hash, kHashBytes);
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t size) {
+    std::string hex(size * 2 + 1, '\0');  // sodium_bin2hex writes a terminating NUL
+    sodium_bin2hex(hex.data(), hex.size(), bytes, size);
+    hex.pop_back();
+    return hex;
 }
 
 const SecretKey* Crypto::subkey(KeyPurpose purpose, std::uint32_t key_id) const noexcept {

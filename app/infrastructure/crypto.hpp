@@ -160,4 +160,7 @@ private:
 // setrlimit(RLIMIT_CORE, 0): key material must not end up in a core file.
 void disable_core_dumps() noexcept;
 
+// Lower-case hex of `size` bytes (sodium_bin2hex): digests, random names.
+std::string to_hex(const unsigned char* bytes, std::size_t size);
+
 }  // namespace nexu::infrastructure
