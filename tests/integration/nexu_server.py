@@ -68,6 +68,19 @@ def eventually(seconds, predicate, interval=0.02):
         time.sleep(interval)
 
 
+# ASan keeps up to 1 MiB of freed memory per thread in a quarantine of its
+# own; with the server's ~100 threads (64 workers, the chat store pool) that
+# alone passed the memory bounds the tests check, so each thread keeps 64 KiB.
+DEFAULT_ASAN_OPTIONS = "detect_leaks=1:abort_on_error=0:thread_local_quarantine_size_kb=64"
+
+
+def measuring_asan_options():
+    """ASAN_OPTIONS for a test that bounds the server's resident memory: ASan's
+    global quarantine of freed memory (256 MiB by default) has nothing to do
+    with the server's own buffers, so a small one lets the test measure them."""
+    return os.environ.get("ASAN_OPTIONS", DEFAULT_ASAN_OPTIONS) + ":quarantine_size_mb=4"
+
+
 class NexuServer:
     def __init__(self, root=None, env=None, port=None):
         self.owns_root = root is None
@@ -87,13 +100,7 @@ class NexuServer:
             "NEXU_LOG_CONSOLE": "false",
             "NEXU_INSTANCE_ID": "it-" + str(self.port),
             # Sanitizer runtimes: report and fail on any error, leaks included.
-            # ASan keeps up to 1 MiB of freed memory per thread in a quarantine
-            # of its own; with the server's ~100 threads (64 writers' workers,
-            # the chat store pool) that alone passed the memory bounds the
-            # tests check, so each thread keeps 64 KiB.
-            "ASAN_OPTIONS": os.environ.get(
-                "ASAN_OPTIONS",
-                "detect_leaks=1:abort_on_error=0:thread_local_quarantine_size_kb=64"),
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", DEFAULT_ASAN_OPTIONS),
             "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"),
         }
         self.env.update(env or {})

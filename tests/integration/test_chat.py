@@ -15,7 +15,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatusCode
 
 from accounts import call, new_user, server_env
-from nexu_server import NexuServer, eventually
+from nexu_server import NexuServer, eventually, measuring_asan_options
 from redis_server import RedisServer
 
 # AddressSanitizer's redzones, shadow memory and quarantine inflate resident
@@ -557,11 +557,7 @@ def rss_kib(pid):
 def test_a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded():
     env = server_env(NEXU_WS_MAX_QUEUED_FRAMES="64", NEXU_WS_SENDS_PER_SECOND="100000",
                      NEXU_WS_SEND_BURST="100000")
-    # ASan holds freed memory in a quarantine (256 MiB by default) that has
-    # nothing to do with the server's own buffers; a flood of short-lived
-    # frames fills it. A small one measures the server (as in test_files).
-    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-    env["ASAN_OPTIONS"] = asan + ":quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
+    env["ASAN_OPTIONS"] = measuring_asan_options()  # a flood of short-lived frames
     with NexuServer(env=env) as server:
         _, token = new_user(server)
         _, reader_token = new_user(server)

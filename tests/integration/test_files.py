@@ -13,7 +13,7 @@ import time
 import pytest
 
 from accounts import admin_token, call, new_user, server_env
-from nexu_server import NexuServer, eventually
+from nexu_server import NexuServer, eventually, measuring_asan_options
 
 MiB = 1024 * 1024
 LIMIT = 64 * MiB  # NEXU_MAX_FILE_BYTES default
@@ -344,10 +344,7 @@ def test_traversal_attempts_are_400_and_touch_nothing(srv, tokens):
 # ---------------------------------------------------------------- limits
 
 def test_64_mib_upload_keeps_resident_memory_flat(make_server):
-    # ASan keeps freed memory in a quarantine (256 MiB by default) that has
-    # nothing to do with the server's own buffers; a small one measures them.
-    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-    server = make_server(env=server_env(ASAN_OPTIONS=asan + ":quarantine_size_mb=4"))
+    server = make_server(env=server_env(ASAN_OPTIONS=measuring_asan_options()))
     server.start()
     _, token = new_user(server)
     pid = server.process.pid
