@@ -349,6 +349,7 @@ int main(int argc, char** argv) {
 
     // Accounts, when the store is open.
     net::thread_pool workers{config->worker_threads};
+    net::thread_pool writers{config->write_threads};  // requests that change data (worker_pools.hpp)
     api::RateLimits rate_limits{std::get<api::RateLimits::Settings>(limits_or_problem)};
     // With NEXU_REDIS_URL the auth limits are shared by every instance; keys
     // are keyed hashes, so Redis never holds a username or an address.
@@ -368,7 +369,7 @@ int main(int argc, char** argv) {
     std::optional<Accounts> accounts;
     api::Authenticate authenticate;
     if (documents) {
-        accounts.emplace(*documents, **crypto, config->auth, workers);
+        accounts.emplace(*documents, **crypto, config->auth, writers);
         if (auto problem = ensure_first_admin(*config, *accounts, password_policy)) {
             std::cerr << "nexu: " << *problem << '\n';
             spdlog::critical("cannot start: {}", *problem);
@@ -438,7 +439,7 @@ int main(int argc, char** argv) {
                 (void)redis.publish(kChatChannel, note);  // best effort, like the rest of presence
             };
         }
-        chat_hub = std::make_unique<sockets::ChatHub>(*chat_rooms, *chat_messages, workers,
+        chat_hub = std::make_unique<sockets::ChatHub>(*chat_rooms, *chat_messages, writers,
                                                       config->websocket, config->http.cors_origins,
                                                       std::move(chat_hooks), config->sync_interval);
         if (chat_redis_subscriber) {
@@ -532,7 +533,8 @@ int main(int argc, char** argv) {
                                         &rate_limits};
 
     net::io_context io{static_cast<int>(config->http.io_threads)};
-    api::Listener listener{io, pipeline, config->http, workers, std::move(upgrade_to_chat)};
+    api::Listener listener{io, pipeline, config->http, api::WorkerPools{workers, writers},
+                           std::move(upgrade_to_chat)};
     if (auto opened = listener.open(); !opened) return fail_start(opened.error().context);
     listener.start_accepting();
 
@@ -549,9 +551,11 @@ int main(int argc, char** argv) {
     });
 
     if (scheduler) scheduler->start();  // scheduler and jobs (issue 9)
-    spdlog::info("nexu {} instance={} listening on {}:{} data_dir={} io_threads={} workers={}",
-                 kVersion, config->instance_id, config->http.bind_address, listener.port(),
-                 config->data_dir.string(), config->http.io_threads, config->worker_threads);
+    spdlog::info(
+        "nexu {} instance={} listening on {}:{} data_dir={} io_threads={} workers={} writers={}",
+        kVersion, config->instance_id, config->http.bind_address, listener.port(),
+        config->data_dir.string(), config->http.io_threads, config->worker_threads,
+        config->write_threads);
     std::vector<std::thread> io_threads;
     for (unsigned i = 1; i < config->http.io_threads; ++i)
         io_threads.emplace_back([&io] { io.run(); });
@@ -559,6 +563,7 @@ int main(int argc, char** argv) {
     for (auto& thread : io_threads) thread.join();
     if (scheduler) scheduler->stop();  // scheduler and jobs: requests running jobs to stop, joins
     workers.join();
+    writers.join();
     chat_redis_subscriber.reset();  // its thread calls the hub
     chat_hub.reset();  // its pool may still post to the io_context: before io goes
     chat_redis_publisher.reset();

@@ -39,7 +39,7 @@ metrics::Gauge& open_connections() {
 HttpConnection::HttpConnection(net::ip::tcp::socket socket,
                                const RequestPipeline& pipeline,
                                const config::HttpSettings& settings,
-                               net::thread_pool& workers,
+                               WorkerPools workers,
                                net::thread_pool& transfers,
                                ConnectionRegistry& registry,
                                const UpgradeHandler* upgrade)
@@ -233,7 +233,8 @@ void HttpConnection::handle() {
         return send(pipeline_.run(pending_, request_), keep_alive);  // no hop for cheap routes
     }
     if (pending_.dispatch == Dispatch::io_thread) return run();
-    net::post(workers_, std::move(run));
+    const bool is_read = pending_.dispatch == Dispatch::read_worker;
+    net::post(is_read ? workers_.reads : workers_.for_method(request_.method()), std::move(run));
 }
 
 void HttpConnection::send(Response response, bool keep_alive) {
@@ -308,9 +309,9 @@ void HttpConnection::close_gracefully() {
 // responses: the head goes out, then one piece at a time from the source,
 // produced on a worker. Sinks and sources are released on workers (they may
 // remove files). These workers are the listener's transfer pool, sized for
-// the cores: the request workers are many (writes wait for fsync in them),
-// and a transfer's pieces spread over many threads would leave a little
-// allocator memory behind in each.
+// the cores and kept apart from the request workers, so a long transfer never
+// holds up reads, and its pieces, spread over many write threads, would leave
+// a little allocator memory behind in each.
 
 void HttpConnection::start_upload() {
     // The strand touches neither parser_ nor pending_ until the answer is back.

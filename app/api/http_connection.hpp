@@ -14,6 +14,7 @@
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
 #include "api/upgrade.hpp"
+#include "api/worker_pools.hpp"
 
 namespace nexu::api {
 
@@ -32,7 +33,7 @@ public:
     HttpConnection(net::ip::tcp::socket socket,
                    const RequestPipeline& pipeline,
                    const config::HttpSettings& settings,
-                   net::thread_pool& workers,
+                   WorkerPools workers,
                    net::thread_pool& transfers,  // streamed uploads and downloads
                    ConnectionRegistry& registry,
                    const UpgradeHandler* upgrade = nullptr);
@@ -88,7 +89,7 @@ private:
     std::string peer_address_;
     const RequestPipeline& pipeline_;
     const config::HttpSettings& settings_;
-    net::thread_pool& workers_;
+    WorkerPools workers_;
     net::thread_pool& transfers_;
     ConnectionRegistry& registry_;
     const UpgradeHandler* upgrade_;  // the listener's; null or empty: no hand-off

@@ -13,7 +13,7 @@ namespace nexu::api {
 Listener::Listener(net::io_context& io,
                    const RequestPipeline& pipeline,
                    const config::HttpSettings& settings,
-                   net::thread_pool& workers,
+                   WorkerPools workers,
                    UpgradeHandler upgrade)
     : io_(io),
       acceptor_(net::make_strand(io)),

@@ -10,6 +10,7 @@
 #include "api/connection_registry.hpp"
 #include "api/request_pipeline.hpp"
 #include "api/upgrade.hpp"
+#include "api/worker_pools.hpp"
 #include "domain/error.hpp"
 
 namespace nexu::api {
@@ -25,7 +26,7 @@ public:
     Listener(net::io_context& io,
              const RequestPipeline& pipeline,
              const config::HttpSettings& settings,
-             net::thread_pool& workers,
+             WorkerPools workers,
              UpgradeHandler upgrade = {});
 
     // Binds and listens; Errc::unavailable with the reason (e.g. the port is in
@@ -44,7 +45,7 @@ private:
     net::steady_timer retry_timer_;
     const RequestPipeline& pipeline_;
     const config::HttpSettings& settings_;
-    net::thread_pool& workers_;
+    WorkerPools workers_;
     ConnectionRegistry registry_;
     UpgradeHandler upgrade_;  // WebSocket upgrades of GET /ws go here (main wires the chat hub)
     // The CPU work of streamed uploads and downloads (encryption of each

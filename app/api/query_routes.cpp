@@ -62,7 +62,8 @@ void add_query_routes(Router& router, QueryService& queries) {
                                     jsonpath->get_ref<const std::string&>(), limit, cursor);
             if (!page) return data_failure_response(page.error(), request.request_id);
             return json_response(http::status::ok, std::move(*page));
-        });
+        },
+        Dispatch::read_worker);
 }
 
 }  // namespace nexu::api

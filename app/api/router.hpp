@@ -27,8 +27,11 @@ using StreamHandler = std::function<StreamedResponse(const Request&)>;
 using UploadHandler = std::function<UploadStart(const Request&)>;
 
 // Where a handler runs. Handlers that touch the disk, hash passwords, decrypt
-// or scan run on the worker pool; only cheap, non-blocking ones on io threads.
-enum class Dispatch { io_thread, worker };
+// or scan run on a worker pool; only cheap, non-blocking ones on io threads.
+// `worker`: GET and HEAD on the read pool, other methods on the write pool
+// (api/worker_pools.hpp); `read_worker`: the read pool whatever the method,
+// for a POST that changes nothing (a query).
+enum class Dispatch { io_thread, worker, read_worker };
 
 // Whether the pipeline reads the bearer token before the handler runs. The
 // login, register and refresh routes ignore it, so a client that sends a stale

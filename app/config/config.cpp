@@ -195,12 +195,18 @@ const std::vector<Setting>& settings() {
              return parse_integer<unsigned>(v, 1, 256, c.http.io_threads);
          },
          [](const Config& c) { return std::to_string(c.http.io_threads); }},
-        {"NEXU_WORKER_THREADS", "threads for storage, crypto and queries; writes wait on fsync in them, so "
-         "they bound how many writes share one group commit (default 64)",
+        {"NEXU_WORKER_THREADS", "threads for reads and queries (default 2)",
          [](Config& c, std::string_view v) {
              return parse_integer<unsigned>(v, 1, 256, c.worker_threads);
          },
          [](const Config& c) { return std::to_string(c.worker_threads); }},
+        {"NEXU_WRITE_THREADS",
+         "threads for requests that change data; each waits for its group commit's "
+         "fsync, so they bound how many writes share one fsync (default 64)",
+         [](Config& c, std::string_view v) {
+             return parse_integer<unsigned>(v, 1, 1024, c.write_threads);
+         },
+         [](const Config& c) { return std::to_string(c.write_threads); }},
         {"NEXU_DATA_DIR", "the shared data directory (default db)",
          [](Config& c, std::string_view v) { return parse_path(v, c.data_dir); },
          [](const Config& c) { return c.data_dir.string(); }},

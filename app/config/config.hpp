@@ -113,10 +113,11 @@ struct Config {
     HttpSettings http;
     WebSocketSettings websocket;
     LogSettings log;
-    // Most of a worker's time on a write is spent waiting for the store's group
-    // commit, and a commit can only gather the writes whose threads are
-    // waiting, so there are many more workers than cores.
-    unsigned worker_threads = 64;
+    unsigned worker_threads = 2;  // reads and queries: CPU work, about the cores
+    // Requests that change data wait for the store's group commit, which
+    // gathers only the writes whose threads are waiting at that moment, so
+    // they get many more threads than there are cores (api/worker_pools.hpp).
+    unsigned write_threads = 64;
     std::filesystem::path data_dir = "db";
     std::filesystem::path state_dir = "state";
     std::filesystem::path key_file = ".dev/master.key";
