@@ -307,7 +307,8 @@ int main(int argc, char** argv) {
     if (*store) {
         collections.emplace(**store);
         parsed_documents.emplace(config->storage.cache_bytes);
-        field_indexes.emplace(**store, *parsed_documents, config->sync_interval);
+        field_indexes.emplace(**store, *parsed_documents, config->sync_interval,
+                              config->query.snapshot_bytes);
         data_documents.emplace(**store, *collections, *parsed_documents, document_ids,
                                &*field_indexes);
         data_queries.emplace(**store, *data_documents, *parsed_documents, &*field_indexes,

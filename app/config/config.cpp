@@ -463,6 +463,17 @@ const std::vector<Setting>& settings() {
                                                c.query.max_materialized_documents);
          },
          [](const Config& c) { return std::to_string(c.query.max_materialized_documents); }},
+        {"NEXU_QUERY_SNAPSHOT_BYTES",
+         "memory budget of the parsed snapshots queries walk in collections without a declared "
+         "index (estimated; 0 turns them off; default 256MiB)",
+         [](Config& c, std::string_view v) {
+             if (v == "0") {
+                 c.query.snapshot_bytes = 0;
+                 return Problem{};
+             }
+             return parse_bytes(v, 1024 * 1024, std::size_t{1} << 40, c.query.snapshot_bytes);
+         },
+         [](const Config& c) { return std::to_string(c.query.snapshot_bytes); }},
         {"NEXU_CACHE_BYTES", "memory budget of the decrypted-document cache (default 256MiB)",
          [](Config& c, std::string_view v) {
              return parse_bytes(v, 1024 * 1024, std::size_t{1} << 40, c.storage.cache_bytes);

@@ -62,6 +62,7 @@ struct QueryLimits {
     milliseconds timeout{5000};
     std::uint64_t max_nodes_visited = 20'000'000;
     std::size_t max_materialized_documents = 10'000;  // queries needing `$` as a whole
+    std::size_t snapshot_bytes = std::size_t{256} << 20;  // repositories/field_indexes.hpp
 };
 
 // Backups (docs/storage.md "Backups"): the backup job's folder (empty: the

@@ -15,6 +15,11 @@ namespace {
 using domain::jsonpath::CompareOp;
 constexpr int kRankNumber = 3;
 constexpr int kRankString = 4;
+// As ParsedDocumentCache estimates a parsed document: a multiple of its text.
+constexpr std::size_t kParsedCostFactor = 5;
+constexpr std::size_t kMemberOverhead = 256;
+// Writes applied beyond a gap in the seq, before the index counts as stale.
+constexpr std::size_t kMaxAppliedAhead = 4096;
 
 }  // namespace
 
@@ -41,18 +46,23 @@ std::optional<FieldIndexes::Key> FieldIndexes::key_of(const nlohmann::json& valu
     }
 }
 
+std::size_t FieldIndexes::cost_of(const Member& member) {
+    return member.body->size() * kParsedCostFactor + kMemberOverhead + member.id.size();
+}
+
 std::shared_ptr<FieldIndexes::CollectionIndex> FieldIndexes::index_for(const CollectionInfo& info,
                                                                        bool create) {
     std::lock_guard lock{mutex_};
     auto& slot = indexes_[info.name];
     if (slot && slot->generation == info.generation && slot->fields == info.indexes) return slot;
-    if (!create || info.indexes.empty()) {
+    const bool is_allowed = !info.indexes.empty() || snapshot_budget_bytes_ != 0;
+    if (!create || !is_allowed) {
         if (slot && (slot->generation != info.generation || slot->fields != info.indexes)) {
             slot.reset();
         }
         return slot;
     }
-    slot = std::make_shared<CollectionIndex>();
+    slot = std::make_shared<CollectionIndex>(snapshot_bytes_);
     slot->generation = info.generation;
     slot->fields = info.indexes;
     slot->postings.resize(info.indexes.size());
@@ -64,15 +74,40 @@ void FieldIndexes::drop(std::string_view name) {
     indexes_.erase(std::string{name});
 }
 
+void FieldIndexes::clear(CollectionIndex& index) {
+    index.is_built = false;
+    index.entries.clear();
+    for (auto& postings : index.postings) postings.clear();
+    index.members.reset();
+    index.applied_ahead.clear();
+    snapshot_bytes_ -= index.cost;
+    index.cost = 0;
+}
+
 void FieldIndexes::apply(CollectionIndex& index,
                          std::string_view id,
                          std::uint64_t rev,
                          std::shared_ptr<const nlohmann::json> document,
                          std::shared_ptr<const std::string> body) {
-    auto [slot, is_new] = index.entries.try_emplace(std::string{id});
+    auto slot = index.entries.find(id);
+    if (slot == index.entries.end()) slot = index.entries.try_emplace(std::string{id}).first;
+    else if (slot->second.rev >= rev) return;  // already holds this or a newer revision
     auto& entry = slot->second;
-    if (!is_new && entry.rev >= rev) return;  // already holds this or a newer revision
-    if (is_new) entry.id = std::make_shared<const std::string>(id);
+    index.members.reset();
+    if (index.fields.empty() && entry.member) {
+        const auto cost = cost_of(*entry.member);
+        index.cost -= cost;
+        snapshot_bytes_ -= cost;
+    }
+    entry.rev = rev;
+    entry.member = document ? std::make_shared<const Member>(
+                                  Member{std::string{id}, rev, document, std::move(body)})
+                            : nullptr;
+    if (index.fields.empty() && entry.member) {
+        const auto cost = cost_of(*entry.member);
+        index.cost += cost;
+        snapshot_bytes_ += cost;
+    }
     entry.positions.resize(index.fields.size());
     for (std::size_t f = 0; f < index.fields.size(); ++f) {
         if (entry.positions[f]) index.postings[f].erase(*entry.positions[f]);
@@ -84,9 +119,6 @@ void FieldIndexes::apply(CollectionIndex& index,
             entry.positions[f] = index.postings[f].emplace(std::move(*key), &entry);
         }
     }
-    entry.rev = rev;
-    entry.body = document ? std::move(body) : nullptr;
-    entry.document = std::move(document);
 }
 
 void FieldIndexes::note_write(const CollectionInfo& info,
@@ -99,11 +131,26 @@ void FieldIndexes::note_write(const CollectionInfo& info,
     if (!index) return;
     std::lock_guard lock{index->mutex};
     if (!index->is_built) return;
-    if (index->seq + 1 >= seq) {
-        apply(*index, id, rev, std::move(document), std::move(body));
-        index->seq = std::max(index->seq, seq);
-    } else {
-        index->is_built = false;  // another instance committed in between: rebuild on next use
+    // Concurrent writes finish in any order; applying them out of order is
+    // safe (each document keeps its newest revision), and the index covers
+    // the store up to `seq` once every commit up to it has been applied.
+    // Until then a gap may be another instance's commit: ensure_fresh
+    // rebuilds if the store is past the contiguous seq.
+    apply(*index, id, rev, std::move(document), std::move(body));
+    if (seq == index->seq + 1) {
+        index->seq = seq;
+        auto& ahead = index->applied_ahead;
+        while (!ahead.empty() && *ahead.begin() <= index->seq + 1) {
+            index->seq = std::max(index->seq, *ahead.begin());
+            ahead.erase(ahead.begin());
+        }
+    } else if (seq > index->seq) {
+        index->applied_ahead.insert(seq);
+        if (index->applied_ahead.size() > kMaxAppliedAhead) index->is_built = false;
+    }
+    if (index->fields.empty() && snapshot_bytes_ > snapshot_budget_bytes_) {
+        clear(*index);  // grew past the budget: queries scan until it fits again
+        index->over_budget_at.reset();
     }
 }
 
@@ -111,11 +158,11 @@ Result<void> FieldIndexes::rebuild(CollectionIndex& index, const CollectionInfo&
     return config::timed("field_index_rebuild", [&]() -> Result<void> {
         auto seq = store_.sequence(info.name);
         if (!seq) return tl::make_unexpected(seq.error());
-        index.is_built = false;
-        index.entries.clear();
-        for (auto& postings : index.postings) postings.clear();
+        clear(index);
+        index.over_budget_at.reset();
         const auto prefix = info.key_prefix();
         std::optional<Error> damage;
+        bool is_over_budget = false;
         auto scanned = store_.scan(
             info.name, prefix,
             [&](std::string_view store_id, const infrastructure::StoredDocument& stored) {
@@ -127,22 +174,40 @@ Result<void> FieldIndexes::rebuild(CollectionIndex& index, const CollectionInfo&
                     return false;
                 }
                 apply(index, id, stored.rev, std::move(*document), stored.body);
-                return true;
+                is_over_budget = index.fields.empty() && snapshot_bytes_ > snapshot_budget_bytes_;
+                return !is_over_budget;
             });
+        if (!scanned || damage || is_over_budget) clear(index);
         if (!scanned) return scanned;
         if (damage) return tl::make_unexpected(*damage);
+        if (is_over_budget) {
+            index.over_budget_at = *seq;
+            index.validated_at = std::chrono::steady_clock::now();
+            spdlog::info("collection snapshot over budget collection={} budget_bytes={}",
+                         info.name, snapshot_budget_bytes_);
+            return {};
+        }
         index.seq = *seq;
         index.is_built = true;
         index.validated_at = std::chrono::steady_clock::now();
-        spdlog::info("field index rebuilt collection={} documents={} seq={}", info.name,
-                     index.entries.size(), *seq);
+        spdlog::info("collection index rebuilt collection={} fields={} documents={} seq={}",
+                     info.name, index.fields.size(), index.entries.size(), *seq);
         return {};
     });
 }
 
 Result<void> FieldIndexes::ensure_fresh(CollectionIndex& index, const CollectionInfo& info) {
-    if (!index.is_built) return rebuild(index, info);
     const auto now = std::chrono::steady_clock::now();
+    if (!index.is_built && index.over_budget_at) {
+        // Retried when the collection has changed (it may have shrunk), at
+        // most once per sync interval.
+        if (now - index.validated_at < sync_interval_) return {};
+        auto seq = store_.sequence(info.name);
+        if (!seq) return tl::make_unexpected(seq.error());
+        index.validated_at = now;
+        if (*seq == *index.over_budget_at) return {};
+    }
+    if (!index.is_built) return rebuild(index, info);
     if (now - index.validated_at < sync_interval_) return {};
     auto seq = store_.sequence(info.name);
     if (!seq) return tl::make_unexpected(seq.error());
@@ -187,9 +252,9 @@ std::vector<const FieldIndexes::Entry*> FieldIndexes::lookup(
     return ids;
 }
 
-Result<std::optional<std::vector<FieldIndexes::Candidate>>> FieldIndexes::candidates(
+Result<std::optional<FieldIndexes::Members>> FieldIndexes::candidates(
     const CollectionInfo& info, const std::vector<IndexableComparison>& comparisons) {
-    using Out = std::optional<std::vector<Candidate>>;
+    using Out = std::optional<Members>;
     if (info.indexes.empty() || comparisons.empty()) return Out{};
     bool is_usable = false;
     for (const auto& comparison : comparisons) {
@@ -205,7 +270,9 @@ Result<std::optional<std::vector<FieldIndexes::Candidate>>> FieldIndexes::candid
     if (auto fresh = ensure_fresh(*index, info); !fresh) return tl::make_unexpected(fresh.error());
     // The comparisons are conjuncts: a document must pass each, so the
     // candidates are the intersection of every indexed one's.
-    const auto by_id = [](const Entry* left, const Entry* right) { return *left->id < *right->id; };
+    const auto by_id = [](const Entry* left, const Entry* right) {
+        return left->member->id < right->member->id;  // postings hold live documents only
+    };
     std::optional<std::vector<const Entry*>> best;
     for (const auto& comparison : comparisons) {
         if (comparison.op == CompareOp::ne) continue;
@@ -224,18 +291,32 @@ Result<std::optional<std::vector<FieldIndexes::Candidate>>> FieldIndexes::candid
         best = std::move(both);
     }
     if (!best) return Out{};
-    std::vector<Candidate> out;
+    Members out;
     out.reserve(best->size());
-    for (const Entry* entry : *best) {
-        if (!entry->document) continue;
-        out.push_back(
-            Candidate{entry->id.get(), entry->rev, entry->document, entry->body, entry->id});
-    }
+    for (const Entry* entry : *best) out.push_back(entry->member);
     return Out{std::move(out)};
 }
 
-Result<void> FieldIndexes::reindex(const CollectionInfo& info) {
+Result<std::shared_ptr<const FieldIndexes::Members>> FieldIndexes::snapshot(
+    const CollectionInfo& info) {
     auto index = index_for(info, true);
+    if (!index) return std::shared_ptr<const Members>{};
+    std::lock_guard lock{index->mutex};
+    if (auto fresh = ensure_fresh(*index, info); !fresh) return tl::make_unexpected(fresh.error());
+    if (!index->is_built) return std::shared_ptr<const Members>{};
+    if (!index->members) {
+        auto members = std::make_shared<Members>();
+        members->reserve(index->entries.size());
+        for (const auto& [id, entry] : index->entries) {
+            if (entry.member) members->push_back(entry.member);
+        }
+        index->members = std::move(members);
+    }
+    return index->members;
+}
+
+Result<void> FieldIndexes::reindex(const CollectionInfo& info) {
+    auto index = index_for(info, !info.indexes.empty());
     if (!index) return {};
     std::lock_guard lock{index->mutex};
     return rebuild(*index, info);

@@ -121,12 +121,21 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
             }
         }
 
-        std::optional<std::vector<FieldIndexes::Candidate>> candidates;
+        // The documents to visit: an index's candidates, else the
+        // collection's snapshot, else (no snapshot within budget) a scan.
+        std::optional<FieldIndexes::Members> candidates;
+        std::shared_ptr<const FieldIndexes::Members> snapshot;
         if (indexes_ != nullptr && !plan.comparisons.empty()) {
             auto found = indexes_->candidates(*info, plan.comparisons);
             if (!found) return tl::make_unexpected(storage_failure(found.error()));
             candidates = std::move(*found);
         }
+        if (indexes_ != nullptr && !candidates) {
+            auto found = indexes_->snapshot(*info);
+            if (!found) return tl::make_unexpected(storage_failure(found.error()));
+            snapshot = std::move(*found);
+        }
+        const FieldIndexes::Members* members = candidates ? &*candidates : snapshot.get();
 
         const auto deadline = Clock::now() + settings_.timeout;
         bool is_timed_out = false;
@@ -141,7 +150,7 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
         // from its stored text instead of being dumped again.
         const Json* current_document = nullptr;
         const std::string* current_body = nullptr;
-        std::string current_id;
+        std::string_view current_id;  // valid while the member is visited
         std::size_t visited = 0;
         const auto still_in_time = [&] {
             if (++visited % 64 != 0) return true;
@@ -161,7 +170,7 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
             if (!visible(**document)) return true;
             current_document = document->get();
             current_body = stored.body.get();
-            current_id.assign(id);
+            current_id = id;
             const bool more = visit(id, **document);
             current_document = nullptr;
             current_body = nullptr;
@@ -182,20 +191,35 @@ DataResult<std::string> QueryService::run(const domain::access::Principal& calle
         domain::jsonpath::CollectionRoot root;
         root.for_each_member = [&](const domain::jsonpath::CollectionRoot::MemberVisitor& visit) {
             if (failure || is_timed_out) return;
-            if (candidates) {
-                // The index holds each document's parsed current revision:
-                // no store lookup per candidate.
-                auto it =
-                    std::lower_bound(candidates->begin(), candidates->end(), start_id,
-                                     [](const FieldIndexes::Candidate& candidate,
-                                        const std::string& id) { return *candidate.id < id; });
-                for (; it != candidates->end(); ++it) {
+            if (members != nullptr) {
+                // Each member holds its document's parsed current revision:
+                // no store lookup per document.
+                // From the cursor's document itself (its remaining results).
+                auto it = std::lower_bound(
+                    members->begin(), members->end(), start_id,
+                    [](const std::shared_ptr<const FieldIndexes::Member>& member,
+                       const std::string& id) { return member->id < id; });
+                // Each member's record and document are cold in memory: ask
+                // for the ones a few steps ahead while this one is evaluated.
+                constexpr std::ptrdiff_t kRecordsAhead = 12;
+                constexpr std::ptrdiff_t kDocumentsAhead = 8;
+                constexpr std::ptrdiff_t kObjectsAhead = 4;
+                for (; it != members->end(); ++it) {
+                    const auto left = members->end() - it;
+                    if (left > kRecordsAhead) __builtin_prefetch(it[kRecordsAhead].get());
+                    if (left > kDocumentsAhead)
+                        __builtin_prefetch(it[kDocumentsAhead]->document.get());
+                    if (left > kObjectsAhead) {
+                        __builtin_prefetch(
+                            it[kObjectsAhead]->document->get_ptr<const Json::object_t*>());
+                    }
+                    const auto& member = **it;
                     if (!still_in_time()) return;
-                    if (!visible(*it->document)) continue;
-                    current_document = it->document.get();
-                    current_body = it->body.get();
-                    current_id.assign(*it->id);
-                    const bool more = visit(*it->id, *it->document);
+                    if (!visible(*member.document)) continue;
+                    current_document = member.document.get();
+                    current_body = member.body.get();
+                    current_id = member.id;
+                    const bool more = visit(member.id, *member.document);
                     current_document = nullptr;
                     current_body = nullptr;
                     if (!more) return;

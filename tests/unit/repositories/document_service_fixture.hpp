@@ -38,14 +38,18 @@ struct DataServices {
     std::unique_ptr<infrastructure::Store> store;
     repositories::CollectionRepository collections{*store};
     repositories::ParsedDocumentCache parsed{64 * 1024 * 1024};
-    repositories::FieldIndexes indexes{*store, parsed, std::chrono::milliseconds{0}};
+    repositories::FieldIndexes indexes;
     infrastructure::UuidV7Generator ids;
     repositories::DocumentService documents{*store, collections, parsed, ids, &indexes};
     repositories::QueryService queries;
 
-    explicit DataServices(std::unique_ptr<infrastructure::Store> opened,
-                          repositories::QuerySettings settings = {})
-        : store(std::move(opened)), queries{*store, documents, parsed, &indexes, settings} {}
+    explicit DataServices(
+        std::unique_ptr<infrastructure::Store> opened,
+        repositories::QuerySettings settings = {},
+        std::size_t snapshot_budget = repositories::FieldIndexes::kDefaultSnapshotBudget)
+        : store(std::move(opened)),
+          indexes{*store, parsed, std::chrono::milliseconds{0}, snapshot_budget},
+          queries{*store, documents, parsed, &indexes, settings} {}
 };
 
 }  // namespace nexu::testing

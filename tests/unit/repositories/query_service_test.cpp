@@ -192,6 +192,69 @@ TEST_CASE("a declared index gives the same results and follows writes from both 
     check_all(one);
 }
 
+TEST_CASE("a collection snapshot gives the same results and follows writes from both instances",
+          "[query]") {
+    testing::StoreFixture fixture;
+    testing::DataServices one{fixture.open_or_throw(testing::test_settings(), 0)};
+    testing::DataServices two{fixture.open_or_throw(testing::test_settings(), 1)};
+    const auto admin = testing::admin_principal();
+    REQUIRE(one.collections.save("people", CollectionRepository::default_rules(), {}));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i)
+        ids.push_back(one.documents.create(admin, "people", person(i)).value().id);
+
+    const std::vector<std::string> queries = {"$[?@.age > 90 && @.active == true]",
+                                              "$.*.address.city", "$[?@.age < 5].name",
+                                              "$..email"};
+    const auto check_all = [&](testing::DataServices& data) {
+        for (const auto& query : queries) {
+            INFO(query);
+            CHECK(run_all(data, admin, "people", query, 3) ==
+                  expected(data, admin, "people", query));
+        }
+    };
+    check_all(one);
+    check_all(two);
+    CHECK(one.indexes.snapshot_bytes() > 40 * 100);  // the queries walked snapshots
+    CHECK(two.indexes.snapshot_bytes() > 40 * 100);
+    // Writes on one instance (applied to its snapshot at once), seen by the
+    // other's after it catches up; deletes leave it.
+    REQUIRE(
+        one.documents.replace(admin, "people", ids[3], Json{{"age", 99}, {"active", true}}, {}));
+    REQUIRE(one.documents.remove(admin, "people", ids[5], {}));
+    REQUIRE(two.documents.create(admin, "people",
+                                 Json{{"age", 95}, {"active", true}, {"email", "new@x"}}));
+    REQUIRE(two.documents.patch(admin, "people", ids[7], Json{{"age", 91}, {"active", true}}, {}));
+    check_all(one);
+    check_all(two);
+    // Dropping the collection's structures gives their memory back.
+    one.indexes.drop("people");
+    CHECK(one.indexes.snapshot_bytes() == 0);
+}
+
+TEST_CASE("a collection over the snapshot budget is scanned, with the same results", "[query]") {
+    testing::StoreFixture fixture;
+    // About a dozen of these documents fit in 16 KiB of estimated parsed size.
+    testing::DataServices data{fixture.open_or_throw(testing::test_settings(), 0), {}, 16 * 1024};
+    const auto admin = testing::admin_principal();
+    REQUIRE(data.collections.save("small", CollectionRepository::default_rules(), {}));
+    REQUIRE(data.collections.save("large", CollectionRepository::default_rules(), {}));
+    for (int i = 0; i < 5; ++i) REQUIRE(data.documents.create(admin, "small", person(i)));
+    for (int i = 0; i < 60; ++i) REQUIRE(data.documents.create(admin, "large", person(i)));
+    const std::string query = "$[?@.age > 50]";
+
+    CHECK(run_all(data, admin, "large", query, 7) == expected(data, admin, "large", query));
+    CHECK(data.indexes.snapshot_bytes() == 0);  // over budget: nothing kept
+    CHECK(run_all(data, admin, "small", query, 2) == expected(data, admin, "small", query));
+    const auto small_bytes = data.indexes.snapshot_bytes();
+    CHECK(small_bytes > 0);
+    // The small one grows past the budget through writes: it is let go.
+    for (int i = 0; i < 40; ++i) REQUIRE(data.documents.create(admin, "small", person(i)));
+    CHECK(data.indexes.snapshot_bytes() < small_bytes);
+    CHECK(run_all(data, admin, "small", query, 9) == expected(data, admin, "small", query));
+    CHECK(data.indexes.snapshot_bytes() == 0);
+}
+
 TEST_CASE("query plans find member order and indexable conjuncts", "[query]") {
     using domain::jsonpath::CompareOp;
     auto plan = plan_query("$[?@.age > 90 && @.active == true]");
