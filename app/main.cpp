@@ -1,6 +1,8 @@
 // nexu: the server. Wiring only: read the settings once, prepare the data
 // directory and the key, build the routes, serve until SIGTERM/SIGINT, then
 // drain in-flight requests within the grace period and exit 0.
+#include <sched.h>
+
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
@@ -138,6 +140,16 @@ std::variant<api::RateLimits::Settings, std::string> rate_limit_settings(const c
         *out = *parsed;
     }
     return limits;
+}
+
+// The cores this process may run on (taskset, cpusets), which
+// hardware_concurrency() does not see.
+unsigned available_cores() {
+    cpu_set_t set{};
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+    }
+    return std::max(1U, std::thread::hardware_concurrency());
 }
 
 // Accounts over the store: users, roles, sessions, the Argon2id pool and the
@@ -349,7 +361,9 @@ int main(int argc, char** argv) {
                            std::move(checks));
 
     // Accounts, when the store is open.
-    net::thread_pool workers{config->worker_threads};
+    const unsigned read_threads =
+        config->worker_threads != 0 ? config->worker_threads : available_cores();
+    net::thread_pool workers{read_threads};
     net::thread_pool writers{config->write_threads};  // requests that change data (worker_pools.hpp)
     api::RateLimits rate_limits{std::get<api::RateLimits::Settings>(limits_or_problem)};
     // With NEXU_REDIS_URL the auth limits are shared by every instance; keys
@@ -555,8 +569,7 @@ int main(int argc, char** argv) {
     spdlog::info(
         "nexu {} instance={} listening on {}:{} data_dir={} io_threads={} workers={} writers={}",
         kVersion, config->instance_id, config->http.bind_address, listener.port(),
-        config->data_dir.string(), config->http.io_threads, config->worker_threads,
-        config->write_threads);
+        config->data_dir.string(), config->http.io_threads, read_threads, config->write_threads);
     std::vector<std::thread> io_threads;
     for (unsigned i = 1; i < config->http.io_threads; ++i)
         io_threads.emplace_back([&io] { io.run(); });

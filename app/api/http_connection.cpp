@@ -233,8 +233,10 @@ void HttpConnection::handle() {
         return send(pipeline_.run(pending_, request_), keep_alive);  // no hop for cheap routes
     }
     if (pending_.dispatch == Dispatch::io_thread) return run();
-    const bool is_read = pending_.dispatch == Dispatch::read_worker;
-    net::post(is_read ? workers_.reads : workers_.for_method(request_.method()), std::move(run));
+    // Queries are long CPU work: on the transfer pool, so a GET never waits
+    // behind one in the read pool's queue.
+    if (pending_.dispatch == Dispatch::read_worker) return net::post(transfers_, std::move(run));
+    net::post(workers_.for_method(request_.method()), std::move(run));
 }
 
 void HttpConnection::send(Response response, bool keep_alive) {

@@ -48,8 +48,8 @@ private:
     WorkerPools workers_;
     ConnectionRegistry registry_;
     UpgradeHandler upgrade_;  // WebSocket upgrades of GET /ws go here (main wires the chat hub)
-    // The CPU work of streamed uploads and downloads (encryption of each
-    // piece): one thread per core, apart from the request workers. Last, so it
+    // Long CPU work: streamed uploads and downloads (encryption of each
+    // piece) and queries: one thread per core, apart from the request workers. Last, so it
     // is joined first: its pending work may still release connections.
     net::thread_pool transfers_;
 };

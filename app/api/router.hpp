@@ -29,8 +29,9 @@ using UploadHandler = std::function<UploadStart(const Request&)>;
 // Where a handler runs. Handlers that touch the disk, hash passwords, decrypt
 // or scan run on a worker pool; only cheap, non-blocking ones on io threads.
 // `worker`: GET and HEAD on the read pool, other methods on the write pool
-// (api/worker_pools.hpp); `read_worker`: the read pool whatever the method,
-// for a POST that changes nothing (a query).
+// (api/worker_pools.hpp); `read_worker`: long reads whatever the method (a
+// query, which is a POST that changes nothing), on the listener's pool for
+// long CPU work, beside streamed transfers.
 enum class Dispatch { io_thread, worker, read_worker };
 
 // Whether the pipeline reads the bearer token before the handler runs. The

@@ -195,9 +195,10 @@ const std::vector<Setting>& settings() {
              return parse_integer<unsigned>(v, 1, 256, c.http.io_threads);
          },
          [](const Config& c) { return std::to_string(c.http.io_threads); }},
-        {"NEXU_WORKER_THREADS", "threads for reads and queries (default 2)",
+        {"NEXU_WORKER_THREADS",
+         "threads for reads (GET, HEAD); 0 is one per core this process may run on (default 0)",
          [](Config& c, std::string_view v) {
-             return parse_integer<unsigned>(v, 1, 256, c.worker_threads);
+             return parse_integer<unsigned>(v, 0, 256, c.worker_threads);
          },
          [](const Config& c) { return std::to_string(c.worker_threads); }},
         {"NEXU_WRITE_THREADS",

@@ -114,7 +114,9 @@ struct Config {
     HttpSettings http;
     WebSocketSettings websocket;
     LogSettings log;
-    unsigned worker_threads = 2;  // reads and queries: CPU work, about the cores
+    // GET and HEAD handlers: short CPU work, one thread per core this process
+    // may run on (0); more only add context switches (api/worker_pools.hpp).
+    unsigned worker_threads = 0;
     // Requests that change data wait for the store's group commit, which
     // gathers only the writes whose threads are waiting at that moment, so
     // they get many more threads than there are cores (api/worker_pools.hpp).

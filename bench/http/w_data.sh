@@ -2,7 +2,8 @@
 # The data API workloads of ../shared/peers (W1 GET by id, W3 the filter query
 # without and with a declared index on `age`, one W3 query at a time, W2 POST
 # 1 KiB, run last since it grows the collection) on nexu, authenticated,
-# beside json-server's field filter in the same run. Servers pinned to CPU 1,
+# beside json-server's field filter and beast-hello's /health (W1's yardstick:
+# W1 is to reach half of it) in the same run. Servers pinned to CPU 1,
 # drivers to CPU 0, stopped by pid.
 # Env: DURATION (10) CONNS (64) COUNT (10000) BENCH_NO_JSON_SERVER (unset)
 # json-server is installed once with npm into $BENCH_OUT/node (shared/ stays untouched).
@@ -46,6 +47,16 @@ if [ -z "${BENCH_NO_JSON_SERVER:-}" ]; then
         --query-path '/bench?age_gte=91&active=true'
     stop_pid "$pid"
 fi
+
+# ---- beast-hello: /health, the bare HTTP ceiling W1 is measured against -----------
+beast_hello="$(build_beast_hello)"
+for threads in 1 2; do
+    port="$(free_port)"
+    taskset -c 1 "$beast_hello" "$port" "$threads" > /dev/null 2>&1 & pid=$!; pids+=("$pid")
+    wait_http "http://127.0.0.1:$port/health"
+    http "beast-hello-${threads}t" "$pid" --base "http://127.0.0.1:$port" --workload W4
+    stop_pid "$pid"
+done
 
 # ---- nexu -------------------------------------------------------------------------
 port="$(free_port)"; base="http://127.0.0.1:$port"
