@@ -201,6 +201,17 @@ void ChatHub::committed(const repositories::ChatMessage& message) {
     if (hooks_.publish) hooks_.publish(message.room, message.seq);
 }
 
+void ChatHub::committed_many(const std::vector<repositories::ChatMessage>& messages) {
+    if (messages.empty()) return;
+    const auto& room = messages.front().room;
+    if (registry_.committed_many(messages)) notify(room);
+    if (hooks_.publish) {
+        std::uint64_t newest = 0;
+        for (const auto& message : messages) newest = std::max(newest, message.seq);
+        hooks_.publish(room, newest);  // other instances tail the room up to it
+    }
+}
+
 void ChatHub::notify(std::string_view) {
     {
         std::lock_guard lock{tail_mutex_};
@@ -328,7 +339,7 @@ void ChatHub::tail_room(const RoomRegistry::Cursor& cursor) {
             return;
         }
         if (batch->empty()) return;
-        for (const auto& message : *batch) registry_.committed(message);
+        registry_.committed_many(*batch);
         after = batch->back().seq;
     }
 }

@@ -82,6 +82,9 @@ public:
     // A message stored by this instance (a socket send or a REST post): fans
     // it out to the joined connections here and publishes it. Any thread.
     void committed(const repositories::ChatMessage& message);
+    // committed() for several messages of one room stored together (one
+    // delivery per connection, one publish for the newest seq). Any thread.
+    void committed_many(const std::vector<repositories::ChatMessage>& messages);
     // Another instance stored something in `room`: tail it now. Any thread.
     void notify(std::string_view room);
     // A presence note another instance published (see publish_presence): its
