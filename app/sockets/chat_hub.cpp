@@ -250,7 +250,21 @@ void ChatHub::tail_loop() {
             is_tail_due_ = false;
         }
         for (const auto& cursor : registry_.cursors()) tail_room(cursor);
+        std::vector<repositories::PostedMessage> due;
+        {
+            std::lock_guard lock{finalize_mutex_};
+            due.swap(finalize_due_);
+        }
+        // All posted at once: idle pool threads reach the store together and share a commit.
+        for (auto& posted : due) {
+            net::post(store_pool_, [this, done = std::move(posted)] { messages_.finalize(done); });
+        }
     }
+}
+
+void ChatHub::finalize_later(repositories::PostedMessage posted) {
+    std::lock_guard lock{finalize_mutex_};
+    finalize_due_.push_back(std::move(posted));
 }
 
 void ChatHub::announce(const std::string& room,

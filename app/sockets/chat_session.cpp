@@ -449,13 +449,10 @@ void ChatSession::pump_sends() {
                 self->is_storing_ = false;
                 self->pump_sends();
             });
-            // After the acks, off their path: each its own task, so that they
-            // share group commits with the reservations under way.
+            // After the acks, off their path, gathered with other connections'.
             for (auto& posted : results) {
                 if (!posted || posted->is_duplicate || posted->dedupe_key.empty()) continue;
-                net::post(hub.workers(), [self, done = std::move(*posted)] {
-                    self->hub_.messages().finalize(done);
-                });
+                hub.finalize_later(std::move(*posted));
             }
         });
     }
