@@ -112,7 +112,16 @@ struct PendingWrite {
     std::optional<Result<WriteOutcome>> result;  // written by the leader only
     bool is_done = false;                        // under queue_mutex_: result is final
     bool is_marker = false;  // rekey: a tombstone of kRekeyMarkerId, written even if absent
+    // append_many: records appended after `body` in the same commit, in order.
+    std::vector<std::string> more_bodies{};
 };
+
+// The bytes a write adds to a commit file (for the group size bound).
+std::size_t write_bytes(const PendingWrite& write) {
+    std::size_t bytes = write.body.size() + write.id.size();
+    for (const auto& body : write.more_bodies) bytes += body.size();
+    return bytes;
+}
 
 }  // namespace
 
@@ -343,6 +352,24 @@ public:
             auto coll = find(collection);
             if (!coll) return tl::make_unexpected(coll.error());
             PendingWrite write{sf::RecordOp::append, {}, std::nullopt, std::move(body), {}, false};
+            auto outcome = (*coll)->write(write);
+            if (!outcome) return tl::make_unexpected(outcome.error());
+            return outcome->seq;
+        });
+    }
+
+    Result<std::uint64_t> append_many(std::string_view collection,
+                                      std::vector<std::string> bodies) override {
+        return config::timed("store_append_many", [&]() -> Result<std::uint64_t> {
+            if (bodies.empty()) return fail(Errc::invalid_argument, "append_many: no records");
+            auto coll = find(collection);
+            if (!coll) return tl::make_unexpected(coll.error());
+            PendingWrite write{sf::RecordOp::append, {}, std::nullopt, std::move(bodies.front()),
+                               {}, false};
+            write.more_bodies.reserve(bodies.size() - 1);
+            for (std::size_t i = 1; i < bodies.size(); ++i) {
+                write.more_bodies.push_back(std::move(bodies[i]));
+            }
             auto outcome = (*coll)->write(write);
             if (!outcome) return tl::make_unexpected(outcome.error());
             return outcome->seq;
@@ -825,7 +852,7 @@ Result<WriteOutcome> Collection::write(PendingWrite& write) {
         std::size_t bytes = 0;
         std::size_t taken = 0;
         for (; taken < queue_.size(); ++taken) {
-            bytes += queue_[taken]->body.size() + queue_[taken]->id.size();
+            bytes += write_bytes(*queue_[taken]);
             if (taken > 0 && bytes > store_.settings().max_group_bytes) break;
         }
         const auto own = std::find(queue_.begin(), queue_.end(), &write);
@@ -874,6 +901,9 @@ void Collection::commit_batch(std::vector<PendingWrite*>& batch) {
                 const auto seq = first_seq + records.size();
                 if (write->op == sf::RecordOp::append) {
                     records.push_back(sf::Record{sf::RecordOp::append, {}, 1, write->body});
+                    for (const auto& more : write->more_bodies) {  // append_many: consecutive seqs
+                        records.push_back(sf::Record{sf::RecordOp::append, {}, 1, more});
+                    }
                     answers.emplace_back(write, WriteOutcome{1, seq});
                     continue;
                 }

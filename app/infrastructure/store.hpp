@@ -137,6 +137,13 @@ public:
     // Appends a record and returns its seq: gap-free and ordered across
     // instances, because it is the seq of the commit file we won.
     virtual Result<std::uint64_t> append(std::string_view collection, std::string body) = 0;
+    // Appends `bodies` (at least one) as one commit: all of them or none are
+    // stored, with consecutive seqs in the given order. Returns the first
+    // seq (the last is first + size - 1). One fsync for the lot, so a caller
+    // holding several records (a chat connection's waiting sends) pays one
+    // durable commit instead of one each. invalid_argument when empty.
+    virtual Result<std::uint64_t> append_many(std::string_view collection,
+                                              std::vector<std::string> bodies) = 0;
     // Appended records with seq > after_seq, in seq order, at most `limit`.
     virtual Result<std::vector<AppendedRecord>> read_appended(std::string_view collection,
                                                               std::uint64_t after_seq,

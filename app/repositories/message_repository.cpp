@@ -105,11 +105,11 @@ std::string MessageRepository::keys_collection(std::string_view room_id) {
     return name;
 }
 
-Result<ChatMessage> MessageRepository::append(std::string_view room_id,
-                                              const ChatUser& from,
-                                              std::string_view text,
-                                              std::string_view origin,
-                                              std::string message_id) {
+ChatMessage MessageRepository::new_message(std::string_view room_id,
+                                           const ChatUser& from,
+                                           std::string_view text,
+                                           std::string_view origin,
+                                           std::string message_id) const {
     ChatMessage message;
     message.id = std::move(message_id);
     message.room = std::string{room_id};
@@ -117,12 +117,25 @@ Result<ChatMessage> MessageRepository::append(std::string_view room_id,
     message.text = std::string{text};
     message.ts = RoomRepository::now_timestamp();
     message.origin = std::string{origin};
+    return message;
+}
+
+std::string MessageRepository::record_of(const ChatMessage& message) {
     Json record{{"id", message.id},
-                {"from", {{"id", from.id}, {"username", from.username}}},
+                {"from", {{"id", message.from.id}, {"username", message.from.username}}},
                 {"text", message.text},
                 {"ts", message.ts}};
-    if (!origin.empty()) record["origin"] = message.origin;
-    auto seq = store_.append(log_collection(room_id), record.dump());
+    if (!message.origin.empty()) record["origin"] = message.origin;
+    return record.dump();
+}
+
+Result<ChatMessage> MessageRepository::append(std::string_view room_id,
+                                              const ChatUser& from,
+                                              std::string_view text,
+                                              std::string_view origin,
+                                              std::string message_id) {
+    auto message = new_message(room_id, from, text, origin, std::move(message_id));
+    auto seq = store_.append(log_collection(room_id), record_of(message));
     if (!seq) return tl::make_unexpected(seq.error());
     message.seq = *seq;
     return message;
@@ -213,6 +226,80 @@ Result<PostedMessage> MessageRepository::commit_reserved(std::string_view room_i
     auto message = append(room_id, from, text, origin, current.message_id);
     if (!message) return tl::make_unexpected(message.error());
     return PostedMessage{std::move(*message), false, key, current.rev};
+}
+
+std::vector<Result<PostedMessage>> MessageRepository::complete_many(
+    std::string_view room_id,
+    const ChatUser& from,
+    std::string_view origin,
+    const std::vector<Prepared>& posts) {
+    std::vector<std::optional<Result<PostedMessage>>> results(posts.size());
+    struct ToAppend {
+        std::size_t index = 0;
+        ChatMessage message;
+        std::string key;
+        std::uint64_t rev = 0;
+    };
+    std::vector<ToAppend> batch;
+    // Appends what was gathered, in order, as one commit.
+    auto flush = [&] {
+        if (batch.empty()) return;
+        std::vector<std::string> records;
+        records.reserve(batch.size());
+        for (const auto& item : batch) records.push_back(record_of(item.message));
+        auto first = store_.append_many(log_collection(room_id), std::move(records));
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            auto& item = batch[i];
+            if (!first) {
+                results[item.index] = tl::make_unexpected(first.error());
+                continue;
+            }
+            item.message.seq = *first + i;
+            results[item.index] =
+                PostedMessage{std::move(item.message), false, std::move(item.key), item.rev};
+        }
+        batch.clear();
+    };
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+        const auto& prepared = *posts[i].prepared;
+        const auto text = posts[i].text;
+        if (prepared.done) {
+            results[i] = *prepared.done;  // a resend: nothing to append
+            continue;
+        }
+        std::uint64_t rev = prepared.rev;
+        if (!prepared.key.empty() && SteadyClock::now() - prepared.reserved > lease_ / 2) {
+            // As commit_reserved(): renew a lease past its half before appending.
+            auto before = store_.sequence(log_collection(room_id));
+            if (!before) {
+                results[i] = tl::make_unexpected(before.error());
+                continue;
+            }
+            auto renewed = store_.put(keys_collection(room_id), prepared.key,
+                                      pending_body(prepared.message_id, *before), prepared.rev);
+            if (!renewed) {
+                if (renewed.error().code != Errc::conflict) {
+                    results[i] = tl::make_unexpected(renewed.error());
+                    continue;
+                }
+                flush();  // resolving may append: the earlier posts go first
+                results[i] = resolve_existing(room_id, prepared.key, from, text, origin);
+                continue;
+            }
+            rev = renewed->rev;
+        }
+        if (!is_valid_text(text)) {
+            results[i] = fail(Errc::invalid_argument, "text must be 1-4000 characters");
+            continue;
+        }
+        batch.push_back(
+            {i, new_message(room_id, from, text, origin, prepared.message_id), prepared.key, rev});
+    }
+    flush();
+    std::vector<Result<PostedMessage>> out;
+    out.reserve(results.size());
+    for (auto& result : results) out.push_back(std::move(*result));
+    return out;
 }
 
 void MessageRepository::finalize(const PostedMessage& posted) {

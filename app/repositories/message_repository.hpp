@@ -117,6 +117,22 @@ public:
                                    std::string_view origin,
                                    const PreparedPost& prepared);
 
+    // complete() for several prepared posts of one sender to one room, in
+    // order: the ones to append go to the log in one commit (one fsync,
+    // consecutive seqs, in the given order; Store::append_many), resends
+    // resolved by prepare() are answered as they were. One result per post,
+    // in the same order. A reservation past half its lease is renewed first,
+    // as complete() does; when a resend took it over meanwhile, the posts
+    // before it are appended first so that the order still holds.
+    struct Prepared {
+        std::string_view text;
+        const PreparedPost* prepared = nullptr;
+    };
+    std::vector<Result<PostedMessage>> complete_many(std::string_view room_id,
+                                                     const ChatUser& from,
+                                                     std::string_view origin,
+                                                     const std::vector<Prepared>& posts);
+
     // Step 3 above for a post() that reserved a client_id: records the seq in
     // the dedupe document so later resends need not search the log. Skipping
     // it (a crash) is safe. No-op for other posts.
@@ -150,6 +166,12 @@ private:
         std::uint64_t rev = 0;  // the dedupe document's revision we hold
         std::chrono::steady_clock::time_point reserved;
     };
+    ChatMessage new_message(std::string_view room_id,
+                            const ChatUser& from,
+                            std::string_view text,
+                            std::string_view origin,
+                            std::string message_id) const;
+    static std::string record_of(const ChatMessage& message);
     Result<ChatMessage> append(std::string_view room_id,
                                const ChatUser& from,
                                std::string_view text,

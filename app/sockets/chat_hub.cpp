@@ -201,6 +201,17 @@ void ChatHub::committed(const repositories::ChatMessage& message) {
     if (hooks_.publish) hooks_.publish(message.room, message.seq);
 }
 
+void ChatHub::committed_many(const std::vector<repositories::ChatMessage>& messages) {
+    if (messages.empty()) return;
+    const auto& room = messages.front().room;
+    if (registry_.committed_many(messages)) notify(room);
+    if (hooks_.publish) {
+        std::uint64_t newest = 0;
+        for (const auto& message : messages) newest = std::max(newest, message.seq);
+        hooks_.publish(room, newest);  // other instances tail the room up to it
+    }
+}
+
 void ChatHub::notify(std::string_view) {
     {
         std::lock_guard lock{tail_mutex_};
@@ -239,7 +250,21 @@ void ChatHub::tail_loop() {
             is_tail_due_ = false;
         }
         for (const auto& cursor : registry_.cursors()) tail_room(cursor);
+        std::vector<repositories::PostedMessage> due;
+        {
+            std::lock_guard lock{finalize_mutex_};
+            due.swap(finalize_due_);
+        }
+        // All posted at once: idle pool threads reach the store together and share a commit.
+        for (auto& posted : due) {
+            net::post(store_pool_, [this, done = std::move(posted)] { messages_.finalize(done); });
+        }
     }
+}
+
+void ChatHub::finalize_later(repositories::PostedMessage posted) {
+    std::lock_guard lock{finalize_mutex_};
+    finalize_due_.push_back(std::move(posted));
 }
 
 void ChatHub::announce(const std::string& room,
@@ -328,7 +353,7 @@ void ChatHub::tail_room(const RoomRegistry::Cursor& cursor) {
             return;
         }
         if (batch->empty()) return;
-        for (const auto& message : *batch) registry_.committed(message);
+        registry_.committed_many(*batch);
         after = batch->back().seq;
     }
 }

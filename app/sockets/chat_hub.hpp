@@ -82,6 +82,9 @@ public:
     // A message stored by this instance (a socket send or a REST post): fans
     // it out to the joined connections here and publishes it. Any thread.
     void committed(const repositories::ChatMessage& message);
+    // committed() for several messages of one room stored together (one
+    // delivery per connection, one publish for the newest seq). Any thread.
+    void committed_many(const std::vector<repositories::ChatMessage>& messages);
     // Another instance stored something in `room`: tail it now. Any thread.
     void notify(std::string_view room);
     // A presence note another instance published (see publish_presence): its
@@ -103,6 +106,11 @@ public:
     static constexpr std::size_t kStoreThreads = 32;
     const config::WebSocketSettings& settings() const { return settings_; }
     void on_session_closed(const ChatSession& session);
+    // Records a stored send's seq in its dedupe document (MessageRepository::
+    // finalize) soon, off the ack's path: the tailer hands those gathered in
+    // one poll interval to the store pool together, so they share one group
+    // commit instead of one commit each. Skipping one (at shutdown) is safe.
+    void finalize_later(repositories::PostedMessage posted);
     // On a store-pool thread, after registry().join(): records the user's
     // presence (across instances with Redis), announces `online` when this is
     // the user's first connection to the room anywhere, and returns the
@@ -152,6 +160,8 @@ private:
     bool is_tail_due_ = false;
     bool is_tail_stopping_ = false;
     std::thread tailer_;
+    std::mutex finalize_mutex_;
+    std::vector<repositories::PostedMessage> finalize_due_;
     std::mutex presence_mutex_;  // one presence update at a time (read local state, write Redis)
 };
 

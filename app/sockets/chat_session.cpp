@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/stream_base.hpp>
 #include <spdlog/spdlog.h>
@@ -19,6 +20,33 @@ namespace {
 using Json = nlohmann::json;
 namespace net = boost::asio;
 
+// The largest header of an unmasked WebSocket frame (RFC 6455 5.2).
+constexpr std::size_t kMaxFrameHeader = 10;
+
+std::size_t frame_header_size(std::size_t payload) {
+    if (payload < 126) return 2;
+    if (payload <= 0xFFFF) return 4;
+    return 10;
+}
+
+// FIN + text opcode, then the payload length; a server does not mask.
+void append_frame_header(std::string& out, std::size_t payload) {
+    out.push_back(static_cast<char>(0x81));
+    if (payload < 126) {
+        out.push_back(static_cast<char>(payload));
+    } else if (payload <= 0xFFFF) {
+        out.push_back(static_cast<char>(126));
+        out.push_back(static_cast<char>((payload >> 8U) & 0xFFU));
+        out.push_back(static_cast<char>(payload & 0xFFU));
+    } else {
+        out.push_back(static_cast<char>(127));
+        const auto length = static_cast<std::uint64_t>(payload);
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            out.push_back(static_cast<char>((length >> static_cast<unsigned>(shift)) & 0xFFU));
+        }
+    }
+}
+
 // Bad frames in a row before the connection is closed (1008).
 constexpr std::size_t kMaxBadFramesInARow = 50;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
@@ -27,7 +55,9 @@ constexpr std::size_t kMaxHistory = 500;
 constexpr std::size_t kKeptBufferBytes = 4096;
 // client_id reservations taken ahead of the append in progress (each must be
 // appended within half the idempotency lease).
-constexpr std::size_t kMaxPreparedAhead = 4;
+constexpr std::size_t kMaxPreparedAhead = 16;
+// Prepared sends appended in one commit at most.
+constexpr std::size_t kMaxSendBatch = 16;
 
 // A required string field: its value, or the error code and message.
 struct Field {
@@ -365,9 +395,9 @@ void ChatSession::pump_sends() {
         });
     }
     while (!is_storing_ && !sends_waiting_.empty() && sends_waiting_.front()->prepared) {
-        auto next = std::move(sends_waiting_.front());
-        sends_waiting_.pop_front();
-        if (!*next->prepared) {
+        if (!*sends_waiting_.front()->prepared) {
+            const auto next = std::move(sends_waiting_.front());
+            sends_waiting_.pop_front();
             const auto& error = next->prepared->error();
             if (error.code != Errc::invalid_argument) {
                 spdlog::warn("chat: send to {} failed: {}", next->room, error.context);
@@ -376,28 +406,54 @@ void ChatSession::pump_sends() {
                                 next->client_id));
             continue;
         }
+        // The prepared sends waiting in a row for the same room: one commit.
+        std::vector<std::shared_ptr<PendingSend>> batch;
+        while (!sends_waiting_.empty() && batch.size() < kMaxSendBatch) {
+            auto& next = sends_waiting_.front();
+            if (!next->prepared || !*next->prepared) break;
+            if (!batch.empty() && next->room != batch.front()->room) break;
+            batch.push_back(std::move(next));
+            sends_waiting_.pop_front();
+        }
         is_storing_ = true;
-        net::post(hub_.workers(), [self = shared_from_this(), next] {
-            auto posted = self->hub_.messages().complete(next->room, self->user_, next->text,
-                                                         self->origin_, **next->prepared);
-            Frame reply;
-            if (!posted) {
-                if (posted.error().code != Errc::invalid_argument) {
-                    spdlog::warn("chat: send to {} failed: {}", next->room, posted.error().context);
+        net::post(hub_.workers(), [self = shared_from_this(), batch = std::move(batch)] {
+            auto& hub = self->hub_;
+            const auto& room = batch.front()->room;
+            std::vector<repositories::MessageRepository::Prepared> posts;
+            posts.reserve(batch.size());
+            for (const auto& pending : batch) posts.push_back({pending->text, &**pending->prepared});
+            auto results = hub.messages().complete_many(room, self->user_, self->origin_, posts);
+            std::vector<Frame> replies;
+            replies.reserve(batch.size());
+            std::vector<repositories::ChatMessage> stored;
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const auto& posted = results[i];
+                if (!posted) {
+                    if (posted.error().code != Errc::invalid_argument) {
+                        spdlog::warn("chat: send to {} failed: {}", room, posted.error().context);
+                    }
+                    replies.push_back(error_frame(error_code_for(posted.error()),
+                                                  "the message was not stored; send it again",
+                                                  batch[i]->client_id));
+                    continue;
                 }
-                reply = error_frame(error_code_for(posted.error()),
-                                    "the message was not stored; send it again", next->client_id);
-            } else {
-                reply = ack_frame(next->client_id, posted->message);
-                if (!posted->is_duplicate) chat_messages("stored").add();
-                if (!posted->is_duplicate) self->hub_.committed(posted->message);
+                replies.push_back(ack_frame(batch[i]->client_id, posted->message));
+                if (!posted->is_duplicate) stored.push_back(posted->message);
             }
-            net::post(self->ws_.get_executor(), [self, reply = std::move(reply)] {
-                self->enqueue(reply);
+            if (!stored.empty()) {
+                chat_messages("stored").add(stored.size());
+                hub.committed_many(stored);
+            }
+            net::post(self->ws_.get_executor(), [self, replies = std::move(replies)] {
+                for (const auto& reply : replies) self->enqueue(reply);
                 self->is_storing_ = false;
                 self->pump_sends();
             });
-            if (posted) self->hub_.messages().finalize(*posted);  // after the ack: off its path
+            // After the acks, off their path, gathered with other connections'.
+            for (auto& posted : results) {
+                if (!posted || posted->is_duplicate || posted->dedupe_key.empty()) continue;
+                hub.finalize_later(std::move(*posted));
+            }
         });
     }
 }
@@ -472,26 +528,38 @@ bool ChatSession::is_rate_limited(std::string_view ref) {
 
 void ChatSession::deliver_message(const std::string& room, std::uint64_t seq, Frame frame) {
     net::post(ws_.get_executor(), [self = shared_from_this(), room, seq, frame = std::move(frame)] {
-        if (self->is_closing_ || self->is_closed_) return;
-        const auto found = self->rooms_.find(room);
-        if (found == self->rooms_.end()) return;
-        auto& state = found->second;
-        switch (state.phase) {
-            case Phase::joining:
-                if (state.held.size() >= self->hub_.settings().max_queued_frames) {
-                    return self->disconnect();
-                }
-                state.held.emplace_back(seq, frame);
-                return;
-            case Phase::live:
-                if (seq <= state.last_seq) return;  // sent already (replay or another path)
-                state.last_seq = seq;
-                chat_messages("delivered").add();
-                return self->enqueue(frame);
-            case Phase::paused:
-                return;
+        self->accept_message(room, seq, frame);
+    });
+}
+
+void ChatSession::deliver_messages(const std::shared_ptr<const MessageBatch>& batch) {
+    // One post for the whole batch; the batch (frames included) is shared.
+    net::post(ws_.get_executor(), [self = shared_from_this(), batch] {
+        for (const auto& entry : batch->messages) {
+            if (!entry.origin.empty() && entry.origin == self->origin_) continue;  // acked
+            self->accept_message(batch->room, entry.seq, entry.frame);
         }
     });
+}
+
+void ChatSession::accept_message(const std::string& room, std::uint64_t seq, const Frame& frame) {
+    if (is_closing_ || is_closed_) return;
+    const auto found = rooms_.find(room);
+    if (found == rooms_.end()) return;
+    auto& state = found->second;
+    switch (state.phase) {
+        case Phase::joining:
+            if (state.held.size() >= hub_.settings().max_queued_frames) return disconnect();
+            state.held.emplace_back(seq, frame);
+            return;
+        case Phase::live:
+            if (seq <= state.last_seq) return;  // sent already (replay or another path)
+            state.last_seq = seq;
+            chat_messages("delivered").add();
+            return enqueue(frame);
+        case Phase::paused:
+            return;
+    }
 }
 
 void ChatSession::deliver_event(Frame frame) {
@@ -508,7 +576,6 @@ void ChatSession::close(websocket::close_code code) {
         if (self->is_closing_ || self->is_closed_) return;
         self->is_closing_ = true;
         if (!self->is_open_) return self->disconnect();
-        self->batch_left_ = 0;
         self->ws_.next_layer().release();  // the close frame must really leave before teardown
         self->ws_.async_close(code, [self](beast::error_code) {
             self->on_closed();
@@ -531,28 +598,41 @@ void ChatSession::enqueue(Frame frame) {
 }
 
 void ChatSession::write_next() {
+    // Up to write_batch queued frames leave in one socket write. A server's
+    // frames are not masked, so a frame on the wire is a small header plus
+    // the shared payload: we write them ourselves (through the same
+    // CoalescingStream as Beast's own control frames, which keeps whole
+    // frames in order) instead of one Beast write operation per frame.
+    if (!ws_.is_open()) return;  // Beast is closing: no data frame after its close frame
     is_writing_ = true;
-    if (batch_left_ == 0 && outbox_.size() > 1 && hub_.settings().write_batch > 1) {
-        // Several frames waiting: gather them into one socket write.
-        batch_left_ = std::min(outbox_.size(), hub_.settings().write_batch);
-        ws_.next_layer().hold();
+    const auto count = std::min(outbox_.size(), std::max<std::size_t>(hub_.settings().write_batch, 1));
+    writing_count_ = count;
+    write_headers_.clear();
+    write_headers_.reserve(count * kMaxFrameHeader);
+    for (std::size_t i = 0; i < count; ++i) append_frame_header(write_headers_, outbox_[i]->size());
+    write_buffers_.clear();
+    write_buffers_.reserve(count * 2);
+    std::size_t header_at = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto size = outbox_[i]->size();
+        const auto header = frame_header_size(size);
+        write_buffers_.emplace_back(write_headers_.data() + header_at, header);
+        write_buffers_.emplace_back(outbox_[i]->data(), size);
+        header_at += header;
     }
-    ws_.text(true);
-    ws_.async_write(net::buffer(*outbox_.front()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                        self->on_write(ec, bytes);
-                    });
+    net::async_write(ws_.next_layer(), write_buffers_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                         self->on_write(ec, bytes);
+                     });
 }
 
 void ChatSession::on_write(beast::error_code ec, std::size_t) {
     is_writing_ = false;
     if (ec) return on_closed();
-    frames(false).add();
-    if (!outbox_.empty()) outbox_.pop_front();
-    if (batch_left_ > 0 && (--batch_left_ == 0 || outbox_.empty() || is_closing_)) {
-        batch_left_ = 0;
-        ws_.next_layer().release();  // the gathered frames leave in one write
-    }
+    frames(false).add(writing_count_);
+    const auto written = std::min(writing_count_, outbox_.size());
+    outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(written));
+    writing_count_ = 0;
     if (!outbox_.empty() && !is_closing_) write_next();
 }
 

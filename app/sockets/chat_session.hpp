@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -40,7 +41,9 @@ class ChatHub;
 // back to the strand.
 //
 // Outgoing frames are shared and queued; when several are queued, up to
-// write_batch of them leave in one socket write (CoalescingStream). The queue is bounded
+// write_batch of them leave in one socket write, framed here (a server frame
+// is an unmasked header plus the shared payload) and written through the
+// CoalescingStream that also carries Beast's control frames. The queue is bounded
 // (max_queued_frames): a client too slow to read is disconnected (its TCP
 // connection closed at once, the queue freed) rather than allowed to grow
 // the server's memory, and recovers with `since`. Messages of a room reach
@@ -64,6 +67,7 @@ public:
     void start(http::request<http::string_body> request);
 
     void deliver_message(const std::string& room, std::uint64_t seq, Frame frame) override;
+    void deliver_messages(const std::shared_ptr<const MessageBatch>& batch) override;
     void deliver_event(Frame frame) override;
     void send(Frame frame);
     void close(websocket::close_code code);
@@ -87,6 +91,8 @@ private:
     void handle_leave(const nlohmann::json& frame);
     void handle_send(const nlohmann::json& frame);
     void pump_sends();
+    // On the strand: one stored message of `room` for this connection.
+    void accept_message(const std::string& room, std::uint64_t seq, const Frame& frame);
     void handle_typing(const nlohmann::json& frame);
     void handle_history(const nlohmann::json& frame);
     void finish_join(const std::string& room,
@@ -113,13 +119,17 @@ private:
     beast::flat_buffer buffer_;
     std::deque<Frame> outbox_;
     bool is_writing_ = false;
-    std::size_t batch_left_ = 0;  // frames still to gather into the held socket write
+    std::size_t writing_count_ = 0;  // frames at the front of outbox_ in the write under way
+    std::string write_headers_;      // their frame headers
+    std::vector<boost::asio::const_buffer> write_buffers_;
     bool is_open_ = false;
     bool is_closing_ = false;
     std::atomic<bool> is_closed_{false};  // also read by workers finishing a join
     std::unordered_map<std::string, JoinedRoom> rooms_;
-    // Sends are appended one at a time, in the order the client sent them;
-    // the client_id reservations of the next few run ahead meanwhile.
+    // Sends are appended in the order the client sent them: the waiting
+    // prepared sends to one room together, in one commit (one fsync), the
+    // next batch after that one is acknowledged; the client_id reservations
+    // of the next few run ahead meanwhile.
     struct PendingSend {
         std::string room;
         std::string text;

@@ -57,37 +57,58 @@ bool RoomRegistry::leave(std::string_view room, const ChatRecipient& session) {
     return was_last;
 }
 
-void RoomRegistry::fan_out(RoomState& state, const repositories::ChatMessage& message) {
-    const auto frame = message_frame(message);
-    for (const auto& member : state.members) {
-        if (!message.origin.empty() && member.origin == message.origin)
-            continue;  // it gets the ack
-        if (auto session = member.session.lock())
-            session->deliver_message(message.room, message.seq, frame);
-    }
+void RoomRegistry::take(RoomState& state,
+                        const repositories::ChatMessage& message,
+                        MessageBatch& batch) {
+    batch.messages.push_back({message.seq, message_frame(message), message.origin});
     state.delivered = message.seq;
 }
 
+void RoomRegistry::fan_out(RoomState& state, std::shared_ptr<const MessageBatch> batch) {
+    for (const auto& member : state.members) {
+        // A batch made only of this connection's own messages: it gets the acks.
+        const bool has_other = std::any_of(
+            batch->messages.begin(), batch->messages.end(), [&](const MessageBatch::Entry& entry) {
+                return entry.origin.empty() || entry.origin != member.origin;
+            });
+        if (!has_other) continue;
+        if (auto session = member.session.lock()) session->deliver_messages(batch);
+    }
+}
+
 bool RoomRegistry::committed(const repositories::ChatMessage& message) {
-    auto state = find(message.room);
+    return committed_many({message});
+}
+
+bool RoomRegistry::committed_many(const std::vector<repositories::ChatMessage>& messages) {
+    if (messages.empty()) return false;
+    auto state = find(messages.front().room);
     if (!state) return false;  // nobody here has joined the room
     std::lock_guard lock{state->mutex};
-    if (message.seq <= state->delivered) return false;  // delivered already (tailer or a worker)
-    if (message.seq != state->delivered + 1) {
-        if (state->reorder.size() < kMaxReorder) state->reorder.emplace(message.seq, message);
-        return true;  // the tailer fills the gap from the log if nobody else does
-    }
-    fan_out(*state, message);
-    for (auto next = state->reorder.begin(); next != state->reorder.end();) {
-        if (next->first <= state->delivered) {
-            next = state->reorder.erase(next);
-        } else if (next->first == state->delivered + 1) {
-            fan_out(*state, next->second);
-            next = state->reorder.erase(next);
-        } else {
-            break;
+    auto batch = std::make_shared<MessageBatch>();
+    batch->room = messages.front().room;
+    batch->messages.reserve(messages.size());
+    for (const auto& message : messages) {
+        if (message.seq <= state->delivered) continue;  // delivered already (tailer or a worker)
+        if (message.seq != state->delivered + 1) {
+            // The tailer fills the gap from the log if nobody else does.
+            if (state->reorder.size() < kMaxReorder) state->reorder.emplace(message.seq, message);
+            continue;
+        }
+        take(*state, message, *batch);
+        for (auto next = state->reorder.begin(); next != state->reorder.end();) {
+            if (next->first <= state->delivered) {
+                next = state->reorder.erase(next);
+            } else if (next->first == state->delivered + 1) {
+                take(*state, next->second, *batch);
+                next = state->reorder.erase(next);
+            } else {
+                break;
+            }
         }
     }
+    // Posted while the room's mutex is held, so batches reach each strand in seq order.
+    if (!batch->messages.empty()) fan_out(*state, std::move(batch));
     return !state->reorder.empty();
 }
 

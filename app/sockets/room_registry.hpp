@@ -51,6 +51,9 @@ public:
     // A committed message, from any thread, in any order. True when it waits
     // behind a gap (the tailer should look at the log now).
     bool committed(const repositories::ChatMessage& message);
+    // committed() for several messages of one room (any order): the ones
+    // that are next in seq order reach each connection in one delivery.
+    bool committed_many(const std::vector<repositories::ChatMessage>& messages);
     // An event that is not stored (presence, typing) to every joined
     // connection but `except`.
     void broadcast(std::string_view room, const Frame& frame, const ChatRecipient* except);
@@ -79,7 +82,9 @@ private:
         std::map<std::uint64_t, repositories::ChatMessage> reorder;
     };
     std::shared_ptr<RoomState> find(std::string_view room) const;
-    static void fan_out(RoomState& state, const repositories::ChatMessage& message);
+    // Moves the cursor past `message` and adds it to `batch`.
+    static void take(RoomState& state, const repositories::ChatMessage& message, MessageBatch& batch);
+    static void fan_out(RoomState& state, std::shared_ptr<const MessageBatch> batch);
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<RoomState>> rooms_;

@@ -5,6 +5,9 @@
 #   ws-node          c100, c1000, max
 #   nexu             the same (NEXU_WS_WRITE_BATCH default: frames batched per socket write)
 #   nexu-batch1      the same with NEXU_WS_WRITE_BATCH=1 (one write per frame): before/after
+#   nexu-q64k        the same with NEXU_WS_MAX_QUEUED_FRAMES=65536: in `max` the driver reads
+#                    more slowly than Nexu fans out, so with the default bound (1024 frames)
+#                    Nexu disconnects its clients as slow readers; ws-node has no bound
 #   nexu-cluster     c1000 through nginx to two instances with Redis (deploy/cluster.sh),
 #                    the whole cluster (nginx, both instances, redis) pinned to CPU 1
 # Every Nexu message is stored encrypted and fsynced before its ack. Nexu's own
@@ -61,8 +64,9 @@ for server in $servers; do
             wait_http "http://127.0.0.1:$port/health"
             for s in $scenarios; do measure ws-node "http://127.0.0.1:$port" "$pid" "$s"; done
             stop_pid "$pid";;
-        nexu|nexu-batch1)
+        nexu|nexu-batch1|nexu-q64k)
             extra=(); [ "$server" = nexu-batch1 ] && extra=(NEXU_WS_WRITE_BATCH=1)
+            [ "$server" = nexu-q64k ] && extra=(NEXU_WS_MAX_QUEUED_FRAMES=65536)
             port="$(free_port)"
             pid="$(start_nexu "$work/$server" "$port" "${nexu_env[@]}" "${extra[@]}")"; pids+=("$pid")
             wait_http "http://127.0.0.1:$port/ready"
